@@ -1,0 +1,45 @@
+"""Command line: setup, demo, sweep — thin wrappers over services (REQUIREMENTS §5)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+
+from portal.extensions import db
+from portal.services.demo import load_demo
+from portal.services.seeds import load_reference_data
+
+
+@click.command("setup")
+def setup_command() -> None:
+    """Create or upgrade the schema and load reference data (idempotent)."""
+    upgrade()
+    summary = load_reference_data(db.session)
+    db.session.commit()
+    for filename, (inserted, updated) in summary.items():
+        click.echo(f"{filename}: {inserted} inserted, {updated} updated")
+    click.echo("schema at head; reference data loaded")
+
+
+@click.command("demo")
+@click.option(
+    "--customers",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Extra generated customers for scale tests.",
+)
+@click.option("--seed", type=int, default=2026, show_default=True)
+def demo_command(customers: int, seed: int) -> None:
+    """Demo divisions, accounts and records; skipped parts already loaded."""
+    report = load_demo(db.session, seed=seed)
+    db.session.commit()
+    click.echo(report)
+    if customers:
+        click.echo("--customers: bulk generation is not implemented yet (issue #4)", err=True)
+        raise SystemExit(2)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(setup_command)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,99 @@
+"""Language: Simplified Chinese by default, English on request, stored per user.
+
+Our own strings are written in Chinese (the users' language) and translated to
+English by portal/translations/en; Flask-Admin brings its own zh_Hans_CN catalogue.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.extensions import babel
+
+SUPPORTED = {"zh_Hans_CN": "简体中文", "en": "English"}
+DEFAULT = "zh_Hans_CN"
+
+
+def select_locale() -> str:
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    if user_locale in SUPPORTED:
+        return user_locale
+    if session.get("locale") in SUPPORTED:
+        return session["locale"]
+    return DEFAULT
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["SUPPORTED_LOCALES"] = SUPPORTED
+
+
+# Labels of the enumerations stored as codes (check constraints in the schema).
+LABELS: dict[str, dict[str, object]] = {
+    "kind": {"company": _l("单位客户"), "person": _l("个人客户")},
+    "customer_status": {
+        "intent": _l("意向"),
+        "following": _l("跟进中"),
+        "contract": _l("合同中"),
+        "won": _l("成交"),
+        "failed": _l("失败"),
+    },
+    "churn_state": {
+        "none": _l("正常"),
+        "warning": _l("流失预警"),
+        "retained": _l("暂缓流失"),
+        "lost": _l("确认流失"),
+    },
+    "lead_status": {
+        "new": _l("新建"),
+        "following": _l("跟进中"),
+        "converted": _l("已转化"),
+        "invalid": _l("无效"),
+    },
+    "activity_kind": {"plan": _l("回访计划"), "action": _l("一般行动"), "task": _l("任务")},
+    "activity_state": {"pending": _l("待办"), "done": _l("已完成"), "cancelled": _l("已取消")},
+    "service_status": {
+        "new": _l("新建"),
+        "assigned": _l("已分配"),
+        "handling": _l("处理中"),
+        "responded": _l("已反馈"),
+        "archived": _l("已归档"),
+    },
+    "channel": {
+        "phone": _l("电话"),
+        "web": _l("网上"),
+        "social": _l("社交媒体"),
+        "email": _l("邮件"),
+    },
+    "direction": {"inbound": _l("呼入"), "outbound": _l("呼出")},
+    "order_state": {"valid": _l("有效"), "cancelled": _l("已取消")},
+    "gender": {"male": _l("男"), "female": _l("女"), "unknown": _l("未知")},
+    "user_state": {"active": _l("正常"), "frozen": _l("冻结"), "deactivated": _l("停用")},
+    "request_state": {
+        "draft": _l("草稿"),
+        "submitted": _l("已提交"),
+        "approved": _l("已批准"),
+        "rejected": _l("已驳回"),
+        "executed": _l("已执行"),
+    },
+    "account_change": {
+        "create": _l("新建账号"),
+        "role_change": _l("角色变更"),
+        "freeze": _l("冻结"),
+        "unfreeze": _l("解冻"),
+        "deactivate": _l("停用"),
+    },
+}
+
+
+def choices(kind: str) -> list[tuple[str, object]]:
+    return list(LABELS[kind].items())
+
+
+def label(kind: str, code: str | None) -> object:
+    if code is None:
+        return ""
+    return LABELS[kind].get(code, code)

@@ -1,0 +1,73 @@
+"""Role → view → verbs, as a table a reader checks at a glance (Odoo's access CSV).
+
+Verbs: r read, c create, e edit, d delete, x export. Rows are view endpoints.
+Which rows a role sees inside a view is portal/scope.py; this table says what it may do.
+"""
+
+from __future__ import annotations
+
+ROLES = ("clerk", "division_head", "division_admin", "group_manager", "sysadmin")
+
+_TABLE = """
+view               clerk  division_head  division_admin  group_manager  sysadmin
+customer           rce    rcedx          r               rcedx          r
+pool               r      rex            r               rex            r
+contact            rced   rcedx          r               rcedx          r
+lead               rce    rcedx          r               rcedx          r
+opportunity        rce    rcedx          r               rcedx          r
+activity           rce    rcedx          r               rcedx          r
+service_request    rce    rcedx          r               rcedx          r
+order              rce    rcedx          r               rcedx          r
+campaign           r      rcedx          r               rcedx          r
+user               -      r              r               r              r
+account_request    -      r              rce             r              r
+transfer_request   -      rc             r               r              r
+audit_log          -      r              r               r              r
+login_log          -      r              r               r              r
+lookups            -      -              -               r              rcedx
+regions            -      -              -               r              r
+"""
+
+# Actions (custom verbs) and the roles that may run them.
+ACTIONS: dict[str, dict[str, frozenset[str]]] = {
+    "customer": {"delete": frozenset({"division_head", "group_manager"})},
+    "contact": {"delete": frozenset({"clerk", "division_head", "group_manager"})},
+    "activity": {
+        "instruct": frozenset({"division_head", "group_manager"}),  # 领导批示 (R-FOLLOW-6)
+    },
+}
+
+VERBS = {"r": "read", "c": "create", "e": "edit", "d": "delete", "x": "export"}
+
+
+def _parse(table: str) -> dict[str, dict[str, frozenset[str]]]:
+    lines = [line.split() for line in table.strip().splitlines()]
+    header, rows = lines[0][1:], lines[1:]
+    assert tuple(header) == ROLES, header
+    parsed: dict[str, dict[str, frozenset[str]]] = {}
+    for view, *cells in rows:
+        assert len(cells) == len(ROLES), view
+        parsed[view] = {
+            role: frozenset(VERBS[c] for c in cell if c != "-")
+            for role, cell in zip(ROLES, cells, strict=True)
+        }
+    return parsed
+
+
+PERMISSIONS = _parse(_TABLE)
+
+
+def can(user, view: str, verb: str) -> bool:
+    """May this user do `verb` (read/create/edit/delete/export) in `view`?"""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return verb in PERMISSIONS.get(view, {}).get(user.role_code, frozenset())
+
+
+def can_action(user, view: str, action: str) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    roles = ACTIONS.get(view, {}).get(action)
+    if roles is None:
+        return can(user, view, "edit")
+    return user.role_code in roles

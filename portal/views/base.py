@@ -1,0 +1,342 @@
+"""PortalModelView: access from the permission table, row scope, CSRF-safe forms,
+optimistic locking and safe export defaults for every model view."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField
+from wtforms.validators import ValidationError
+
+from portal import scope
+from portal.extensions import db
+from portal.models import User
+from portal.permissions import can, can_action
+from portal.services import BusinessRuleError
+from portal.services.audit import record_change, record_event, snapshot
+
+# Friendly messages for constraint names (the raw database error never reaches a user).
+CONSTRAINT_MESSAGES = {
+    "uq_customers_division_name": _l("本版块已有同名客户，不能重复建档"),
+    "uq_orders_number": _l("订单号已存在"),
+}
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """Relation picker that searches as you type, only among rows in the user's scope."""
+
+    def __init__(self, name, model, fields, *, criterion=None, **options):
+        options.setdefault("page_size", 20)
+        super().__init__(name, db, model, fields=fields, **options)
+        self.criterion = criterion  # callable giving an extra filter, e.g. "not in the pool"
+
+    def get_query(self):
+        query = db.session.query(self.model).filter(scope.visible(self.model, current_user))
+        if self.criterion is not None:
+            query = query.filter(self.criterion())
+        return query
+
+    def get_one(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
+        with db.session.no_autoflush:
+            return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    def get_list(self, term, offset=0, limit=20):
+        limit = min(int(limit or 20), 50)
+        term = (term or "").strip()
+        query = self.get_query()
+        if term:
+            query = query.filter(
+                or_(*(f.contains(term, autoescape=True) for f in self._cached_fields))
+            )
+        return query.order_by(self.model.id.desc()).offset(offset).limit(limit).all()
+
+
+class PortalModelView(ModelView):
+    """Declarations in subclasses; this class holds the rules every view shares."""
+
+    permission: str = ""  # row of portal/permissions.py; defaults to the endpoint
+    page_size = 20
+    can_set_page_size = True
+    page_size_options = (20, 50, 100)
+    can_view_details = True
+    export_max_rows = 10_000
+    export_types = ["csv", "xlsx"]
+    simple_list_pager = False
+    column_display_actions = True
+    create_modal = False
+    edit_modal = False
+    form_excluded_columns = (
+        "version",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "division",
+        "owner",
+    )
+    form_extra_fields = {"seen_version": HiddenField()}
+    column_default_sort = ("id", True)
+    # Division roles never pick a division; clerks never pick an owner (scope.py decides).
+    owner_field = "owner"
+    list_template = "admin/portal_list.html"
+    create_template = "admin/portal_create.html"
+    edit_template = "admin/portal_edit.html"
+    details_template = "admin/portal_details.html"
+    presets: tuple[tuple[str, object], ...] = ()
+
+    def __init__(self, model, name=None, category=None, endpoint=None, **kwargs):
+        super().__init__(model, db, name=name, category=category, endpoint=endpoint, **kwargs)
+        self.permission = self.permission or self.endpoint
+
+    # -- access ---------------------------------------------------------------
+    def _can(self, verb: str) -> bool:
+        return can(current_user, self.permission, verb)
+
+    def is_accessible(self) -> bool:
+        return self._can("read")
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(404)
+
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return self._can("create")
+
+    @can_create.setter
+    def can_create(self, value):  # Flask-Admin assigns defaults in __init__
+        pass
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return self._can("edit")
+
+    @can_edit.setter
+    def can_edit(self, value):
+        pass
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return self._can("delete")
+
+    @can_delete.setter
+    def can_delete(self, value):
+        pass
+
+    @property
+    def can_export(self) -> bool:  # type: ignore[override]
+        return self._can("export")
+
+    @can_export.setter
+    def can_export(self, value):
+        pass
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "delete":
+            return self.can_delete
+        return can_action(current_user, self.permission, name)
+
+    def _get_filter_groups(self):
+        """Filter options per request: Flask-Admin caches them at start-up, before any user
+        is known, so an owner filter would otherwise offer every user (R-SCOPE-4)."""
+        if not self._filters:
+            return None
+        groups: dict[str, list[dict]] = {}
+        for index, flt in enumerate(self._filters):
+            options = flt.get_options(self) or None
+            groups.setdefault(str(flt.name), []).append({
+                "index": index,
+                "arg": self.get_filter_arg(index, flt),
+                "operation": str(flt.operation()),
+                "options": [(k, str(v)) for k, v in options] if options else None,
+                "type": flt.data_type,
+            })
+        return groups
+
+    # -- scope: every path that loads rows ---------------------------------------
+    def scope_criterion(self, *, for_edit: bool = False):
+        return scope.visible(self.model, current_user, for_edit=for_edit)
+
+    def base_criterion(self):
+        """Extra filter of this view (e.g. the pool: customers without owner)."""
+        return
+
+    def preset_criterion(self):
+        code = request.args.get("preset")
+        return self.preset_filter(code) if code else None
+
+    def preset_filter(self, code: str):
+        return None
+
+    def _criteria(self, *, for_edit: bool = False):
+        criteria = [self.scope_criterion(for_edit=for_edit)]
+        base = self.base_criterion()
+        if base is not None:
+            criteria.append(base)
+        return and_(*criteria)
+
+    def get_query(self):
+        query = db.session.query(self.model).filter(self._criteria())
+        preset = self.preset_criterion()
+        return query.filter(preset) if preset is not None else query
+
+    def get_count_query(self):
+        query = super().get_count_query().filter(self._criteria())
+        preset = self.preset_criterion()
+        return query.filter(preset) if preset is not None else query
+
+    def get_one(self, id):
+        """Load by id within scope; anything else is a 404 (R-SCOPE-4)."""
+        writing = request.endpoint and request.endpoint.endswith(("edit_view", "delete_view"))
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            abort(404)
+        criteria = self._criteria(for_edit=bool(writing))
+        model = db.session.query(self.model).filter(criteria, self.model.id == pk).one_or_none()
+        if model is None:
+            abort(404)
+        return model
+
+    def get_in_scope(self, ids, *, for_edit: bool = True):
+        """Records of a bulk action: ids outside scope are silently not there."""
+        try:
+            pks = [int(i) for i in ids]
+        except (TypeError, ValueError):
+            abort(404)
+        return (
+            db.session.query(self.model)
+            .filter(self._criteria(for_edit=for_edit), self.model.id.in_(pks))
+            .all()
+        )
+
+    # -- forms ----------------------------------------------------------------
+    def create_form(self, obj=None):
+        return self._tailor_form(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._tailor_form(super().edit_form(obj))
+
+    def _tailor_form(self, form):
+        """Per-user form: fields a role may not set are removed, not just hidden."""
+        if hasattr(form, "division") and not scope.sees_all(current_user):
+            del form.division
+        if (
+            hasattr(form, self.owner_field)
+            and not scope.sees_division(current_user)
+            and not scope.sees_all(current_user)
+        ):
+            delattr(form, self.owner_field)
+        return form
+
+    def on_form_prefill(self, form, id):
+        if hasattr(form, "seen_version"):
+            form.seen_version.data = str(self.get_one(id).version)
+
+    def update_model(self, form, model):
+        seen = getattr(form, "seen_version", None)
+        if seen is not None and seen.data and str(model.version) != seen.data:
+            flash(
+                _l(
+                    "保存失败：该记录已被他人修改（您看到的是第 %(seen)s 版，"
+                    "当前为第 %(now)s 版）。请刷新后重新编辑，您输入的内容仍保留在下方。",
+                    seen=seen.data,
+                    now=model.version,
+                ),
+                "error",
+            )
+            return False
+        self._before = snapshot(model)
+        return super().update_model(form, model)
+
+    def on_model_change(self, form, model, is_created):
+        user = current_user
+        if is_created:
+            model.created_by_id = user.id
+            if not scope.sees_all(user):
+                model.division_id = user.division_id
+            if (
+                getattr(model, "owner_id", None) is None
+                and self.owner_field == "owner"
+                and self.assign_creator_as_owner
+            ):
+                model.owner_id = user.id
+        self.check_write_scope(model)
+
+    assign_creator_as_owner = True
+
+    def check_write_scope(self, model):
+        """A hand-made POST cannot place a record outside the writer's scope (R-SCOPE-1)."""
+        user = current_user
+        if scope.sees_all(user):
+            return
+        if getattr(model, "division_id", user.division_id) != user.division_id:
+            raise ValidationError(_l("不能把记录放到其他版块"))
+        owner_id = getattr(model, "owner_id", None)
+        if owner_id is not None and owner_id != user.id:
+            if not scope.sees_division(user):
+                raise ValidationError(_l("不能把记录指派给他人"))
+            owner = db.session.get(User, owner_id)
+            if owner is None or owner.division_id != user.division_id:
+                raise ValidationError(_l("负责人必须是本版块的人员"))
+
+    def after_model_change(self, form, model, is_created):
+        if is_created:
+            record_event(db.session, "create", model, user=current_user, ip=request.remote_addr)
+        else:
+            record_change(
+                db.session,
+                model,
+                getattr(self, "_before", {}),
+                user=current_user,
+                ip=request.remote_addr,
+            )
+        db.session.commit()
+
+    def on_model_delete(self, model):
+        record_event(db.session, "delete", model, user=current_user, ip=request.remote_addr)
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, ValidationError | BusinessRuleError):
+            flash(str(exc), "error")
+            return True
+        if isinstance(exc, StaleDataError):
+            flash(_l("保存失败：该记录已被他人修改，请刷新后重试。"), "error")
+            return True
+        if isinstance(exc, IntegrityError):
+            text = str(exc.orig)
+            message = next((m for name, m in CONSTRAINT_MESSAGES.items() if name in text), None)
+            flash(message or _l("保存失败：数据不符合规则（重复或关联记录不存在）。"), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    def get_save_return_url(self, model, is_created=False):
+        return self.get_url(".details_view", id=model.id)
+
+    # -- export: bounded, logged, neutralised (R-IO-3) -----------------------------
+    def export(self, export_type):
+        record_event(
+            db.session,
+            "export",
+            None,
+            user=current_user,
+            ip=request.remote_addr,
+            summary=f"{self.endpoint}.{export_type}",
+            model_name=self.model.__name__,
+        )
+        db.session.commit()
+        return super().export(export_type)
+
+    def preset_links(self):
+        current = request.args.get("preset")
+        return [(code, label, code == current) for code, label in self.presets]

@@ -1,0 +1,359 @@
+"""Customers (客户) and the pool (公海)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import request
+from flask_admin.contrib.sqla.filters import (
+    BooleanEqualFilter,
+    DateTimeBetweenFilter,
+    FilterEqual,
+    FilterLike,
+    IntEqualFilter,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import or_
+
+from portal.clock import now
+from portal.extensions import db
+from portal.i18n import choices
+from portal.models import Contact, Customer, Grade, Industry, Source
+from portal.services.customers import name_taken, sync_contacts
+from portal.validation import email, mobile, postcode, qq, strip
+from portal.views import formatters as fmt
+from portal.views.base import PortalModelView
+from portal.views.fields import RegionField
+from portal.views.options import (
+    assignable_users,
+    division_options,
+    lookup_options,
+    lookup_query,
+    province_options,
+    user_options,
+)
+
+LABELS = {
+    "name": _l("客户名称"),
+    "kind": _l("客户类型"),
+    "grade": _l("客户等级"),
+    "industry": _l("行业"),
+    "source": _l("客户来源"),
+    "nature": _l("公司性质"),
+    "revenue_band": _l("年营业额"),
+    "employee_band": _l("员工人数"),
+    "rating": _l("星级"),
+    "region_code": _l("所在地区"),
+    "region": _l("所在地区"),
+    "address": _l("详细地址"),
+    "postcode": _l("邮编"),
+    "mobile": _l("手机"),
+    "phone": _l("电话"),
+    "email": _l("电子邮箱"),
+    "wechat": _l("微信"),
+    "qq": _l("QQ"),
+    "weibo": _l("微博"),
+    "remark": _l("备注"),
+    "status": _l("客户状态"),
+    "pinned": _l("置顶"),
+    "owner": _l("负责人"),
+    "division": _l("版块"),
+    "value_class": _l("价值等级"),
+    "churn_state": _l("流失状态"),
+    "last_followup_at": _l("最近跟进"),
+    "next_followup_at": _l("下次跟进"),
+    "created_at": _l("创建时间"),
+    "updated_at": _l("更新时间"),
+    "contacts": _l("联系人"),
+    "in_pool_since": _l("进入公海时间"),
+    "previous_owner": _l("前负责人"),
+    "created_by": _l("创建人"),
+    "locked": _l("锁定"),
+}
+
+TEXT_FIELD_ARGS = {"filters": [strip]}
+
+
+class RegionPrefixFilter(FilterEqual):
+    """Province filter: GB/T 2260 codes share the province's first two digits."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Customer.region_code.like(f"{value}%"))
+
+    def clean(self, value):
+        return value if value.isdigit() and len(value) == 2 else "00"
+
+    def operation(self):
+        return _l("等于")
+
+
+FILTERS = [
+    IntEqualFilter(Customer.grade_id, _l("客户等级"), options=lookup_options(Grade)),
+    IntEqualFilter(Customer.industry_id, _l("行业"), options=lookup_options(Industry)),
+    IntEqualFilter(Customer.source_id, _l("客户来源"), options=lookup_options(Source)),
+    IntEqualFilter(Customer.owner_id, _l("负责人"), options=user_options),
+    RegionPrefixFilter(Customer.region_code, _l("省份"), options=province_options),
+    FilterEqual(Customer.status, _l("客户状态"), options=choices("customer_status")),
+    FilterEqual(Customer.kind, _l("客户类型"), options=choices("kind")),
+    FilterEqual(Customer.value_class, _l("价值等级"), options=[("A", "A"), ("B", "B"), ("C", "C")]),
+    BooleanEqualFilter(Customer.pinned, _l("置顶")),
+    DateTimeBetweenFilter(Customer.created_at, _l("创建时间")),
+    DateTimeBetweenFilter(Customer.updated_at, _l("更新时间")),
+    DateTimeBetweenFilter(Customer.next_followup_at, _l("下次跟进")),
+    FilterLike(Customer.address, _l("详细地址")),
+    IntEqualFilter(Customer.division_id, _l("版块"), options=division_options),
+]
+
+
+class CustomerView(PortalModelView):
+    column_filters = FILTERS
+    column_list = (
+        "pinned",
+        "name",
+        "kind",
+        "grade",
+        "industry",
+        "owner",
+        "status",
+        "mobile",
+        "region",
+        "next_followup_at",
+        "updated_at",
+    )
+    column_labels = LABELS
+    column_searchable_list = ("name", "mobile", "phone", "address")
+    column_sortable_list = (
+        "name",
+        "pinned",
+        "next_followup_at",
+        "updated_at",
+        ("grade", "grade_id"),
+        "created_at",
+    )
+    column_default_sort = [("pinned", True), ("updated_at", True)]
+    column_formatters = {
+        "kind": fmt.enum("kind", "kind"),
+        "status": fmt.enum("customer_status", "status"),
+        "churn_state": fmt.enum("churn_state", "churn_state"),
+        "mobile": fmt.masked_mobile_for_readers,
+    }
+    column_formatters_export = column_formatters
+    column_details_list = (
+        "name",
+        "kind",
+        "grade",
+        "industry",
+        "source",
+        "nature",
+        "revenue_band",
+        "employee_band",
+        "rating",
+        "region",
+        "address",
+        "postcode",
+        "mobile",
+        "phone",
+        "email",
+        "wechat",
+        "qq",
+        "weibo",
+        "remark",
+        "status",
+        "pinned",
+        "value_class",
+        "churn_state",
+        "owner",
+        "division",
+        "last_followup_at",
+        "next_followup_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    column_export_list = (
+        "name",
+        "kind",
+        "grade",
+        "industry",
+        "source",
+        "owner",
+        "status",
+        "mobile",
+        "phone",
+        "email",
+        "address",
+        "created_at",
+        "updated_at",
+    )
+    form_columns = (
+        "name",
+        "kind",
+        "grade",
+        "industry",
+        "source",
+        "nature",
+        "revenue_band",
+        "employee_band",
+        "rating",
+        "region_code",
+        "address",
+        "postcode",
+        "mobile",
+        "phone",
+        "email",
+        "wechat",
+        "qq",
+        "weibo",
+        "remark",
+        "status",
+        "pinned",
+        "owner",
+        "division",
+    )
+    form_extra_fields = {**PortalModelView.form_extra_fields, "region_code": RegionField()}
+    form_choices = {
+        "kind": choices("kind"),
+        "status": choices("customer_status"),
+        "rating": [("1", "★"), ("2", "★★"), ("3", "★★★")],
+    }
+    form_args = {
+        "name": {"filters": [strip]},
+        "mobile": {"filters": [strip], "validators": [mobile]},
+        "postcode": {"filters": [strip], "validators": [postcode]},
+        "email": {"filters": [strip], "validators": [email]},
+        "qq": {"filters": [strip], "validators": [qq]},
+        "address": TEXT_FIELD_ARGS,
+        "remark": TEXT_FIELD_ARGS,
+        "phone": TEXT_FIELD_ARGS,
+        "wechat": TEXT_FIELD_ARGS,
+        "weibo": TEXT_FIELD_ARGS,
+        "grade": {"query_factory": lookup_query(Grade)},
+        "industry": {"query_factory": lookup_query(Industry)},
+        "source": {"query_factory": lookup_query(Source)},
+        "owner": {"query_factory": assignable_users},
+        "region_code": {"label": _l("所在地区")},
+    }
+    form_excluded_columns = PortalModelView.form_excluded_columns
+    inline_models = [
+        (
+            Contact,
+            {
+                "form_columns": (
+                    "id",
+                    "name",
+                    "is_primary",
+                    "gender",
+                    "position",
+                    "mobile",
+                    "phone",
+                    "email",
+                    "qq",
+                    "wechat",
+                ),
+                "column_labels": {
+                    "name": _l("联系人姓名"),
+                    "is_primary": _l("首要联系人"),
+                    "gender": _l("性别"),
+                    "position": _l("职务"),
+                    "mobile": _l("手机"),
+                    "phone": _l("电话"),
+                    "email": _l("电子邮箱"),
+                    "qq": _l("QQ"),
+                    "wechat": _l("微信"),
+                },
+                "form_choices": {"gender": choices("gender")},
+                "form_args": {
+                    "name": {"filters": [strip]},
+                    "mobile": {"filters": [strip], "validators": [mobile]},
+                    "email": {"filters": [strip], "validators": [email]},
+                    "qq": {"filters": [strip], "validators": [qq]},
+                    "position": TEXT_FIELD_ARGS,
+                    "phone": TEXT_FIELD_ARGS,
+                    "wechat": TEXT_FIELD_ARGS,
+                },
+            },
+        )
+    ]
+    presets = (
+        ("all", _l("全部客户")),
+        ("mine", _l("我的客户")),
+        ("today", _l("今日新建")),
+        ("week", _l("本周新建")),
+        ("month", _l("本月新建")),
+        ("updated30", _l("近30天更新")),
+        ("nofollow3", _l("3天未跟进")),
+        ("due_soon", _l("即将跟进")),
+    )
+    extra_save_buttons = (("_add_opportunity", _l("保存并创建商机")),)
+
+    def base_criterion(self):
+        return Customer.owner_id.is_not(None)
+
+    def preset_filter(self, code):
+        today = now().replace(hour=0, minute=0, second=0)
+        return {
+            "mine": Customer.owner_id == current_user.id,
+            "today": Customer.created_at >= today,
+            "week": Customer.created_at >= today - timedelta(days=today.weekday()),
+            "month": Customer.created_at >= today.replace(day=1),
+            "updated30": Customer.updated_at >= today - timedelta(days=30),
+            "nofollow3": or_(
+                Customer.last_followup_at.is_(None),
+                Customer.last_followup_at < now() - timedelta(days=3),
+            ),
+            "due_soon": Customer.next_followup_at.between(now(), now() + timedelta(days=3)),
+        }.get(code)
+
+    def validate_form(self, form):
+        """R-ENTRY-3: a customer name exists once per division; say so beside the field."""
+        valid = super().validate_form(form)
+        if request.method != "POST" or not getattr(form, "name", None) or not form.name.data:
+            return valid
+        division_id = current_user.division_id
+        if getattr(form, "division", None) is not None and form.division.data is not None:
+            division_id = form.division.data.id
+        editing = request.args.get("id", "")
+        exclude = int(editing) if editing.isdigit() else None
+        if division_id and name_taken(db.session, division_id, form.name.data, exclude_id=exclude):
+            form.name.errors = [*form.name.errors, _l("本版块已有同名客户，不能重复建档")]
+            return False
+        return valid
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        sync_contacts(model, by=current_user)
+
+    def get_save_return_url(self, model, is_created=False):
+        if is_created and "_add_opportunity" in request.form:
+            return self.get_url("opportunity.create_view", customer_id=model.id)
+        return super().get_save_return_url(model, is_created)
+
+
+class PoolView(CustomerView):
+    """公海: the division's customers without an owner (R-POOL-1)."""
+
+    column_list = (
+        "name",
+        "kind",
+        "grade",
+        "industry",
+        "mobile",
+        "region",
+        "in_pool_since",
+        "previous_owner",
+        "updated_at",
+    )
+    column_formatters = {
+        **CustomerView.column_formatters,
+        "mobile": fmt.pool_masked,
+        "phone": fmt.pool_masked,
+        "email": fmt.pool_masked,
+    }
+    column_formatters_export = column_formatters
+    column_default_sort = ("in_pool_since", True)
+    presets = ()
+    extra_save_buttons = ()
+
+    def base_criterion(self):
+        return Customer.owner_id.is_(None)
