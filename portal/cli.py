@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from portal.extensions import db
@@ -12,6 +13,7 @@ from portal.services.seeds import load_reference_data
 
 
 @click.command("setup")
+@with_appcontext
 def setup_command() -> None:
     """Create or upgrade the schema and load reference data (idempotent)."""
     upgrade()
@@ -23,6 +25,7 @@ def setup_command() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option(
     "--customers",
     type=click.IntRange(min=0),

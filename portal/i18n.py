@@ -7,6 +7,7 @@ English by portal/translations/en; Flask-Admin brings its own zh_Hans_CN catalog
 from __future__ import annotations
 
 from flask import Flask, session
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["SUPPORTED_LOCALES"] = SUPPORTED
+    app.jinja_env.globals["get_locale"] = get_locale
 
 
 # Labels of the enumerations stored as codes (check constraints in the schema).
