@@ -7,20 +7,15 @@ Every test that takes `app` (or a fixture built on it) runs twice, once per data
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from portal import create_app  # noqa: E402
-from portal.extensions import db  # noqa: E402
-from portal.models import Base  # noqa: E402
-from tests.pg_cluster import PgCluster  # noqa: E402
+from portal import create_app
+from portal.extensions import db
+from portal.models import Base
+from tests.pg_cluster import PgCluster
 
 # Tables loaded by `setup`; kept between tests, everything else is emptied.
 REFERENCE_TABLES = {

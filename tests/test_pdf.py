@@ -8,16 +8,11 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from flask import Flask
-
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # no pytest pythonpath config in the repo (yet)
-    sys.path.insert(0, str(REPO))
 
 from portal import pdf
 from portal.pdf import (
@@ -27,6 +22,7 @@ from portal.pdf import (
     render_pdf_html,
 )
 
+REPO = Path(__file__).resolve().parent.parent
 SAMPLE = "pdf/_sample.html"
 TITLE = "客户服务确认单"
 

@@ -23,6 +23,7 @@ from portal.views.records import (
     ServiceRequestView,
 )
 from portal.views.regions import RegionsView
+from portal.views.requests import AccountRequestView, TransferRequestView
 
 CRM, SERVICE, ADMIN, LOOKUPS = _l("客户管理"), _l("客户服务"), _l("系统管理"), _l("基础数据")
 
@@ -62,6 +63,10 @@ def init_admin(app: Flask) -> Admin:
     )
     admin.add_view(CampaignView(m.Campaign, _l("市场活动"), SERVICE, endpoint="campaign"))
     admin.add_view(UserView(m.User, _l("账号"), ADMIN, endpoint="user"))
+    admin.add_view(AccountRequestView(m.AccountRequest, _l("账号审批表"), ADMIN,
+                                      endpoint="account_request"))
+    admin.add_view(TransferRequestView(m.TransferRequest, _l("跨版块分配申请"), ADMIN,
+                                       endpoint="transfer_request"))
     admin.add_view(AuditLogView(m.AuditLog, _l("操作日志"), ADMIN, endpoint="audit_log"))
     admin.add_view(LoginLogView(m.LoginLog, _l("登录日志"), ADMIN, endpoint="login_log"))
     for model, endpoint, name in LOOKUP_MENU:
