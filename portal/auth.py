@@ -15,6 +15,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -94,7 +95,7 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
-    flash(_l("您已退出登录"), "info")
+    flash(gettext("您已退出登录"), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -116,8 +117,8 @@ def password():
             form.new_password.errors.append(str(error))
         else:
             db.session.commit()
-            login_user(current_user)  # this browser continues with the new token
-            flash(_l("密码已修改，其他设备上的登录已失效"), "success")
+            login_user(current_user._get_current_object())  # this browser keeps going
+            flash(gettext("密码已修改，其他设备上的登录已失效"), "success")
             return redirect(url_for("admin.index"))
     return render_template("auth/password.html", form=form)
 
@@ -141,7 +142,9 @@ def load_user(token: str) -> User | None:
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("请先登录")
+    # Flash messages are stored in the session cookie: plain strings only, never lazy ones.
+    login_manager.login_message = "请先登录"
+    login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     app.register_blueprint(bp)
 

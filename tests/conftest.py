@@ -11,6 +11,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from portal import create_app
 from portal.extensions import db
@@ -67,18 +68,22 @@ def _business_tables() -> list[str]:
 
 @pytest.fixture
 def session(app):
-    """The database session inside an app context; business tables are emptied afterwards."""
+    """A session of the test's own, outside any request: requests get theirs from the app,
+    as in production (sharing one app context would also share Flask's `g` between requests).
+    Business tables are emptied afterwards."""
     with app.app_context():
-        yield db.session
-        db.session.rollback()
-        db.session.remove()
-        tables = _business_tables()
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(text(f"DELETE FROM {table}"))
+        engine = db.engine
+    test_session = Session(bind=engine)
+    yield test_session
+    test_session.rollback()
+    test_session.close()
+    tables = _business_tables()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture

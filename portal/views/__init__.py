@@ -63,10 +63,14 @@ def init_admin(app: Flask) -> Admin:
     )
     admin.add_view(CampaignView(m.Campaign, _l("市场活动"), SERVICE, endpoint="campaign"))
     admin.add_view(UserView(m.User, _l("账号"), ADMIN, endpoint="user"))
-    admin.add_view(AccountRequestView(m.AccountRequest, _l("账号审批表"), ADMIN,
-                                      endpoint="account_request"))
-    admin.add_view(TransferRequestView(m.TransferRequest, _l("跨版块分配申请"), ADMIN,
-                                       endpoint="transfer_request"))
+    admin.add_view(
+        AccountRequestView(m.AccountRequest, _l("账号审批表"), ADMIN, endpoint="account_request")
+    )
+    admin.add_view(
+        TransferRequestView(
+            m.TransferRequest, _l("跨版块分配申请"), ADMIN, endpoint="transfer_request"
+        )
+    )
     admin.add_view(AuditLogView(m.AuditLog, _l("操作日志"), ADMIN, endpoint="audit_log"))
     admin.add_view(LoginLogView(m.LoginLog, _l("登录日志"), ADMIN, endpoint="login_log"))
     for model, endpoint, name in LOOKUP_MENU:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.form import BaseForm
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import HiddenField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import ValidationError
 
 from portal import scope
@@ -20,12 +22,26 @@ from portal.models import User
 from portal.permissions import can, can_action
 from portal.services import BusinessRuleError
 from portal.services.audit import record_change, record_event, snapshot
+from portal.validation import strip
 
 # Friendly messages for constraint names (the raw database error never reaches a user).
 CONSTRAINT_MESSAGES = {
     "uq_customers_division_name": _l("本版块已有同名客户，不能重复建档"),
     "uq_orders_number": _l("订单号已存在"),
 }
+
+
+class PortalForm(BaseForm):
+    """Every text field is stored trimmed, empty as NULL (R-ENTRY-2)."""
+
+    class Meta(BaseForm.Meta):
+        def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, StringField) and not issubclass(
+                unbound_field.field_class, PasswordField
+            ):
+                filters = [strip, *unbound_field.kwargs.get("filters", ())]
+                return unbound_field.bind(form=form, filters=filters, **options)
+            return unbound_field.bind(form=form, **options)
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
@@ -65,6 +81,7 @@ class PortalModelView(ModelView):
     """Declarations in subclasses; this class holds the rules every view shares."""
 
     permission: str = ""  # row of portal/permissions.py; defaults to the endpoint
+    form_base_class = PortalForm
     page_size = 20
     can_set_page_size = True
     page_size_options = (20, 50, 100)
@@ -94,6 +111,9 @@ class PortalModelView(ModelView):
     presets: tuple[tuple[str, object], ...] = ()
 
     def __init__(self, model, name=None, category=None, endpoint=None, **kwargs):
+        # Flask-Admin only adds extra fields that form_columns names; the version travels always.
+        if self.form_columns and "seen_version" in (self.form_extra_fields or {}):
+            self.form_columns = (*self.form_columns, "seen_version")
         super().__init__(model, db, name=name, category=category, endpoint=endpoint, **kwargs)
         self.permission = self.permission or self.endpoint
 
@@ -154,13 +174,15 @@ class PortalModelView(ModelView):
         groups: dict[str, list[dict]] = {}
         for index, flt in enumerate(self._filters):
             options = flt.get_options(self) or None
-            groups.setdefault(str(flt.name), []).append({
-                "index": index,
-                "arg": self.get_filter_arg(index, flt),
-                "operation": str(flt.operation()),
-                "options": [(k, str(v)) for k, v in options] if options else None,
-                "type": flt.data_type,
-            })
+            groups.setdefault(str(flt.name), []).append(
+                {
+                    "index": index,
+                    "arg": self.get_filter_arg(index, flt),
+                    "operation": str(flt.operation()),
+                    "options": [(k, str(v)) for k, v in options] if options else None,
+                    "type": flt.data_type,
+                }
+            )
         return groups
 
     # -- scope: every path that loads rows ---------------------------------------
@@ -247,7 +269,7 @@ class PortalModelView(ModelView):
         seen = getattr(form, "seen_version", None)
         if seen is not None and seen.data and str(model.version) != seen.data:
             flash(
-                _l(
+                gettext(
                     "保存失败：该记录已被他人修改（您看到的是第 %(seen)s 版，"
                     "当前为第 %(now)s 版）。请刷新后重新编辑，您输入的内容仍保留在下方。",
                     seen=seen.data,
@@ -311,12 +333,12 @@ class PortalModelView(ModelView):
             flash(str(exc), "error")
             return True
         if isinstance(exc, StaleDataError):
-            flash(_l("保存失败：该记录已被他人修改，请刷新后重试。"), "error")
+            flash(gettext("保存失败：该记录已被他人修改，请刷新后重试。"), "error")
             return True
         if isinstance(exc, IntegrityError):
             text = str(exc.orig)
             message = next((m for name, m in CONSTRAINT_MESSAGES.items() if name in text), None)
-            flash(message or _l("保存失败：数据不符合规则（重复或关联记录不存在）。"), "error")
+            flash(str(message or gettext("保存失败：数据不符合规则（重复或关联记录不存在）。")), "error")
             return True
         return super().handle_view_exception(exc)
 

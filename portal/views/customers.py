@@ -12,6 +12,7 @@ from flask_admin.contrib.sqla.filters import (
     FilterLike,
     IntEqualFilter,
 )
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_
@@ -21,7 +22,7 @@ from portal.extensions import db
 from portal.i18n import choices
 from portal.models import Contact, Customer, Grade, Industry, Source
 from portal.services.customers import name_taken, sync_contacts
-from portal.validation import email, mobile, postcode, qq, strip
+from portal.validation import Required, email, mobile, postcode, qq
 from portal.views import formatters as fmt
 from portal.views.base import PortalModelView
 from portal.views.fields import RegionField
@@ -72,7 +73,7 @@ LABELS = {
     "locked": _l("锁定"),
 }
 
-TEXT_FIELD_ARGS = {"filters": [strip]}
+TEXT_FIELD_ARGS = {}
 
 
 class RegionPrefixFilter(FilterEqual):
@@ -211,23 +212,21 @@ class CustomerView(PortalModelView):
         "owner",
         "division",
     )
-    form_extra_fields = {**PortalModelView.form_extra_fields, "region_code": RegionField()}
+    form_extra_fields = {
+        **PortalModelView.form_extra_fields,
+        "region_code": RegionField(_l("所在地区")),
+    }
     form_choices = {
         "kind": choices("kind"),
         "status": choices("customer_status"),
         "rating": [("1", "★"), ("2", "★★"), ("3", "★★★")],
     }
     form_args = {
-        "name": {"filters": [strip]},
-        "mobile": {"filters": [strip], "validators": [mobile]},
-        "postcode": {"filters": [strip], "validators": [postcode]},
-        "email": {"filters": [strip], "validators": [email]},
-        "qq": {"filters": [strip], "validators": [qq]},
-        "address": TEXT_FIELD_ARGS,
-        "remark": TEXT_FIELD_ARGS,
-        "phone": TEXT_FIELD_ARGS,
-        "wechat": TEXT_FIELD_ARGS,
-        "weibo": TEXT_FIELD_ARGS,
+        "name": {"validators": [Required("请填写客户名")]},
+        "mobile": {"validators": [mobile]},
+        "postcode": {"validators": [postcode]},
+        "email": {"validators": [email]},
+        "qq": {"validators": [qq]},
         "grade": {"query_factory": lookup_query(Grade)},
         "industry": {"query_factory": lookup_query(Industry)},
         "source": {"query_factory": lookup_query(Source)},
@@ -264,13 +263,10 @@ class CustomerView(PortalModelView):
                 },
                 "form_choices": {"gender": choices("gender")},
                 "form_args": {
-                    "name": {"filters": [strip]},
-                    "mobile": {"filters": [strip], "validators": [mobile]},
-                    "email": {"filters": [strip], "validators": [email]},
-                    "qq": {"filters": [strip], "validators": [qq]},
-                    "position": TEXT_FIELD_ARGS,
-                    "phone": TEXT_FIELD_ARGS,
-                    "wechat": TEXT_FIELD_ARGS,
+                    "name": {"validators": [Required("请填写客户名")]},
+                    "mobile": {"validators": [mobile]},
+                    "email": {"validators": [email]},
+                    "qq": {"validators": [qq]},
                 },
             },
         )
@@ -316,7 +312,7 @@ class CustomerView(PortalModelView):
         editing = request.args.get("id", "")
         exclude = int(editing) if editing.isdigit() else None
         if division_id and name_taken(db.session, division_id, form.name.data, exclude_id=exclude):
-            form.name.errors = [*form.name.errors, _l("本版块已有同名客户，不能重复建档")]
+            form.name.errors = [*form.name.errors, gettext("本版块已有同名客户，不能重复建档")]
             return False
         return valid
 

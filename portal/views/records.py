@@ -34,7 +34,7 @@ from portal.models import (
     Source,
     Stage,
 )
-from portal.validation import email, mobile, qq, strip
+from portal.validation import email, mobile, qq
 from portal.views import formatters as fmt
 from portal.views.base import PortalModelView
 from portal.views.fields import RegionField
@@ -51,7 +51,7 @@ from portal.views.pickers import (
     opportunity_picker,
 )
 
-TEXT = {"filters": [strip]}
+TEXT = {}
 COMMON_LABELS = {
     "customer": _l("客户"),
     "owner": _l("负责人"),
@@ -147,15 +147,9 @@ class ContactView(ChildOfCustomerView):
     form_choices = {"gender": choices("gender")}
     form_ajax_refs = {"customer": customer_picker()}
     form_args = {
-        "name": TEXT,
-        "salutation": TEXT,
-        "position": TEXT,
-        "phone": TEXT,
-        "wechat": TEXT,
-        "remark": TEXT,
-        "mobile": {"filters": [strip], "validators": [mobile]},
-        "email": {"filters": [strip], "validators": [email]},
-        "qq": {"filters": [strip], "validators": [qq]},
+        "mobile": {"validators": [mobile]},
+        "email": {"validators": [email]},
+        "qq": {"validators": [qq]},
     }
 
     def on_model_change(self, form, model, is_created):
@@ -221,16 +215,15 @@ class LeadView(PortalModelView):
         "status",
         "owner",
     )
-    form_extra_fields = {**PortalModelView.form_extra_fields, "region_code": RegionField()}
+    form_extra_fields = {
+        **PortalModelView.form_extra_fields,
+        "region_code": RegionField(_l("所在地区")),
+    }
     form_choices = {"status": [c for c in choices("lead_status") if c[0] != "converted"]}
     form_ajax_refs = {"referrer_customer": customer_picker("referrer_customer")}
     form_args = {
-        "person_name": TEXT,
-        "company": TEXT,
-        "introducer_name": TEXT,
-        "remark": TEXT,
-        "mobile": {"filters": [strip], "validators": [mobile]},
-        "email": {"filters": [strip], "validators": [email]},
+        "mobile": {"validators": [mobile]},
+        "email": {"validators": [email]},
         "source": {"query_factory": lookup_query(Source)},
         "grade": {"query_factory": lookup_query(Grade)},
         "campaign": {
@@ -284,7 +277,6 @@ class OpportunityView(ChildOfCustomerView):
     )
     form_ajax_refs = {"customer": customer_picker()}
     form_args = {
-        "title": TEXT,
         "stage": {"query_factory": lookup_query(Stage)},
         "lost_reason": {"query_factory": lookup_query(LostReason)},
         "owner": {"query_factory": assignable_users},
@@ -362,11 +354,6 @@ class ActivityView(PortalModelView):
         "opportunity": opportunity_picker(),
     }
     form_args = {
-        "subject": TEXT,
-        "result": TEXT,
-        "feedback": TEXT,
-        "instruction": TEXT,
-        "instruction_reply": TEXT,
         "feedback_reason": {"query_factory": lookup_query(FeedbackReason)},
         "owner": {"query_factory": assignable_users},
     }
@@ -453,10 +440,6 @@ class ServiceRequestView(ChildOfCustomerView):
     form_choices = {"channel": choices("channel"), "direction": choices("direction")}
     form_ajax_refs = {"customer": customer_picker(), "contact": contact_picker()}
     form_args = {
-        "summary": TEXT,
-        "description": TEXT,
-        "handling_notes": TEXT,
-        "result": TEXT,
         "type": {"query_factory": lookup_query(ServiceType)},
         "priority": {"query_factory": lookup_query(ServicePriority)},
         "handler": {"query_factory": assignable_users},
