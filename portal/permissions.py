@@ -20,8 +20,8 @@ service_request    rce    rcedx          r               rcedx          r
 order              rce    rcedx          r               rcedx          r
 campaign           r      rcedx          r               rcedx          r
 user               -      r              r               r              r
-account_request    -      r              rce             r              r
-transfer_request   -      rc             r               r              r
+account_request    -      r              rced            rced           rced
+transfer_request   -      rced           r               r              r
 audit_log          -      r              r               r              r
 login_log          -      r              r               r              r
 lookups            -      -              -               r              rcedx
@@ -34,6 +34,22 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     "contact": {"delete": frozenset({"clerk", "division_head", "group_manager"})},
     "activity": {
         "instruct": frozenset({"division_head", "group_manager"}),  # 领导批示 (R-FOLLOW-6)
+    },
+    # The workflow of R-ACCOUNT-1/5; services/accounts.py adds the finer rules
+    # (applicant only, the division's own head, senior roles need group management).
+    "account_request": {
+        "submit": frozenset({"division_admin", "group_manager", "sysadmin"}),
+        "approve": frozenset({"division_head", "group_manager"}),
+        "reject": frozenset({"division_head", "group_manager"}),
+        "execute": frozenset({"sysadmin"}),
+        "print": frozenset({"division_head", "division_admin", "group_manager", "sysadmin"}),
+    },
+    "transfer_request": {
+        "submit": frozenset({"division_head"}),
+        "approve": frozenset({"group_manager"}),
+        "reject": frozenset({"group_manager"}),
+        "execute": frozenset({"group_manager", "sysadmin"}),
+        "print": frozenset({"division_head", "division_admin", "group_manager", "sysadmin"}),
     },
 }
 

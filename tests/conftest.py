@@ -20,9 +20,21 @@ from tests.pg_cluster import PgCluster
 
 # Tables loaded by `setup`; kept between tests, everything else is emptied.
 REFERENCE_TABLES = {
-    "roles", "grades", "followup_templates", "stages", "sources", "industries",
-    "company_natures", "revenue_bands", "employee_bands", "service_types",
-    "service_priorities", "feedback_reasons", "lost_reasons", "regions", "alembic_version",
+    "roles",
+    "grades",
+    "followup_templates",
+    "stages",
+    "sources",
+    "industries",
+    "company_natures",
+    "revenue_bands",
+    "employee_bands",
+    "service_types",
+    "service_priorities",
+    "feedback_reasons",
+    "lost_reasons",
+    "regions",
+    "alembic_version",
 }
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -46,12 +58,14 @@ def database_url(request, tmp_path_factory):
 @pytest.fixture(scope="session")
 def app(database_url):
     """One app per database; the schema comes from the real migrations and `setup`."""
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": "test-secret",
-        "REMEMBER_COOKIE_SECURE": True,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret",
+            "REMEMBER_COOKIE_SECURE": True,
+        }
+    )
     app.test_client_class = PortalClient
     runner = app.test_cli_runner()
     result = runner.invoke(args=["setup"])
@@ -62,8 +76,7 @@ def app(database_url):
 
 
 def _business_tables() -> list[str]:
-    return [t.name for t in reversed(Base.metadata.sorted_tables)
-            if t.name not in REFERENCE_TABLES]
+    return [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
 
 
 @pytest.fixture
@@ -143,5 +156,3 @@ def login(app, world):
         return client
 
     return sign_in
-
-

@@ -50,17 +50,26 @@ def make_customer(session, owner=None, *, division=None, name=None, **fields) ->
 
 
 def make_contact(session, customer, **fields) -> Contact:
-    contact = Contact(customer_id=customer.id, division_id=customer.division_id,
-                      owner_id=customer.owner_id, name=fields.pop("name", f"联系人{next(_seq)}"),
-                      **fields)
+    contact = Contact(
+        customer_id=customer.id,
+        division_id=customer.division_id,
+        owner_id=customer.owner_id,
+        name=fields.pop("name", f"联系人{next(_seq)}"),
+        **fields,
+    )
     session.add(contact)
     session.flush()
     return contact
 
 
 def make_lead(session, owner, **fields) -> Lead:
-    lead = Lead(division_id=owner.division_id, owner_id=owner.id, created_by_id=owner.id,
-                person_name=fields.pop("person_name", f"线索{next(_seq)}"), **fields)
+    lead = Lead(
+        division_id=owner.division_id,
+        owner_id=owner.id,
+        created_by_id=owner.id,
+        person_name=fields.pop("person_name", f"线索{next(_seq)}"),
+        **fields,
+    )
     session.add(lead)
     session.flush()
     return lead
@@ -68,30 +77,44 @@ def make_lead(session, owner, **fields) -> Lead:
 
 def make_opportunity(session, customer, **fields) -> Opportunity:
     stage = session.scalar(select(Stage).where(Stage.code == fields.pop("stage", "lead")))
-    opportunity = Opportunity(customer_id=customer.id, division_id=customer.division_id,
-                              owner_id=customer.owner_id, title=fields.pop("title", "测试商机"),
-                              stage_id=stage.id, amount=fields.pop("amount", Decimal("1000")),
-                              **fields)
+    opportunity = Opportunity(
+        customer_id=customer.id,
+        division_id=customer.division_id,
+        owner_id=customer.owner_id,
+        title=fields.pop("title", "测试商机"),
+        stage_id=stage.id,
+        amount=fields.pop("amount", Decimal("1000")),
+        **fields,
+    )
     session.add(opportunity)
     session.flush()
     return opportunity
 
 
 def make_order(session, customer, **fields) -> Order:
-    order = Order(customer_id=customer.id, division_id=customer.division_id,
-                  owner_id=customer.owner_id, number=fields.pop("number", f"T{next(_seq):06d}"),
-                  amount=fields.pop("amount", Decimal("10000")),
-                  signed_on=fields.pop("signed_on", date.today()), **fields)
+    order = Order(
+        customer_id=customer.id,
+        division_id=customer.division_id,
+        owner_id=customer.owner_id,
+        number=fields.pop("number", f"T{next(_seq):06d}"),
+        amount=fields.pop("amount", Decimal("10000")),
+        signed_on=fields.pop("signed_on", date.today()),
+        **fields,
+    )
     session.add(order)
     session.flush()
     return order
 
 
 def make_activity(session, customer, **fields) -> Activity:
-    activity = Activity(customer_id=customer.id, division_id=customer.division_id,
-                        owner_id=fields.pop("owner_id", customer.owner_id),
-                        subject=fields.pop("subject", "电话回访"),
-                        planned_at=fields.pop("planned_at", now()), **fields)
+    activity = Activity(
+        customer_id=customer.id,
+        division_id=customer.division_id,
+        owner_id=fields.pop("owner_id", customer.owner_id),
+        subject=fields.pop("subject", "电话回访"),
+        planned_at=fields.pop("planned_at", now()),
+        **fields,
+    )
     session.add(activity)
     session.flush()
     return activity
@@ -99,10 +122,14 @@ def make_activity(session, customer, **fields) -> Activity:
 
 def make_service_request(session, customer, **fields) -> ServiceRequest:
     request = ServiceRequest(
-        customer_id=customer.id, division_id=customer.division_id, owner_id=customer.owner_id,
+        customer_id=customer.id,
+        division_id=customer.division_id,
+        owner_id=customer.owner_id,
         type_id=session.scalar(select(ServiceType.id).limit(1)),
         priority_id=session.scalar(select(ServicePriority.id).limit(1)),
-        summary=fields.pop("summary", "咨询"), **fields)
+        summary=fields.pop("summary", "咨询"),
+        **fields,
+    )
     session.add(request)
     session.flush()
     return request

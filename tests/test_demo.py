@@ -18,10 +18,12 @@ from tests.conftest import _business_tables
 
 
 def _fingerprint(session):
-    customers = session.execute(select(Customer.name, Customer.mobile, Customer.owner_id)
-                                .order_by(Customer.id)).all()
-    activities = session.execute(select(Activity.subject, Activity.planned_at)
-                                 .order_by(Activity.id)).all()
+    customers = session.execute(
+        select(Customer.name, Customer.mobile, Customer.owner_id).order_by(Customer.id)
+    ).all()
+    activities = session.execute(
+        select(Activity.subject, Activity.planned_at).order_by(Activity.id)
+    ).all()
     return customers, activities
 
 
@@ -40,14 +42,29 @@ def test_demo_accounts_and_records(session):
     session.commit()
     assert "demo loaded" in message
     usernames = set(session.scalars(select(User.username)))
-    assert usernames == {"admin", "gm", "east.head", "east.admin", "east.clerk1", "east.clerk2",
-                         "west.head", "west.admin", "west.clerk1", "west.clerk2"}
+    assert usernames == {
+        "admin",
+        "gm",
+        "east.head",
+        "east.admin",
+        "east.clerk1",
+        "east.clerk2",
+        "west.head",
+        "west.admin",
+        "west.clerk1",
+        "west.clerk2",
+    }
     assert {d.code for d in session.scalars(select(Division))} == {"east", "west"}
     # Opportunities in every stage, service requests in every state, plans due/done/overdue.
     stages_used = set(session.scalars(select(Opportunity.stage_id).distinct()))
     assert stages_used == set(session.scalars(select(Stage.id)))
     assert set(session.scalars(select(ServiceRequest.status).distinct())) == {
-        "new", "assigned", "handling", "responded", "archived"}
+        "new",
+        "assigned",
+        "handling",
+        "responded",
+        "archived",
+    }
     start = at.replace(hour=0, minute=0, second=0)
     pending = Activity.state == "pending"
     assert session.scalar(select(func.count()).where(pending, Activity.planned_at < start)) > 0

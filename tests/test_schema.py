@@ -22,15 +22,19 @@ def test_every_model_table_exists(session):
 
 
 def test_setup_twice_changes_nothing(app, session):
-    before = {m.__name__: session.scalar(select(func.count()).select_from(m))
-              for m in (Role, Grade, Stage, Region)}
+    before = {
+        m.__name__: session.scalar(select(func.count()).select_from(m))
+        for m in (Role, Grade, Stage, Region)
+    }
     result = app.test_cli_runner().invoke(args=["setup"])
     assert result.exit_code == 0, result.output
     assert "regions.csv: 0 inserted, 0 updated" in result.output
     summary = load_reference_data(session)
     assert all(counts == (0, 0) for counts in summary.values())
-    after = {m.__name__: session.scalar(select(func.count()).select_from(m))
-             for m in (Role, Grade, Stage, Region)}
+    after = {
+        m.__name__: session.scalar(select(func.count()).select_from(m))
+        for m in (Role, Grade, Stage, Region)
+    }
     assert before == after
     assert before["Region"] > 3000  # provinces, cities and counties (GB/T 2260)
 

@@ -217,6 +217,27 @@ class PortalModelView(ModelView):
         preset = self.preset_criterion()
         return query.filter(preset) if preset is not None else query
 
+    def _get_list_extra_args(self):
+        """Page numbers and sizes from the URL are clamped: no negative offsets, no
+        page of ten thousand rows."""
+        args = super()._get_list_extra_args()
+        args.page = max(args.page or 0, 0)
+        if args.page_size not in self.page_size_options:
+            args.page_size = 0
+        return args
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Plain substring match per word, with LIKE wildcards escaped: searching "%"
+        finds a "%", not every row. (Own columns only; no joins needed.)"""
+        for term in search.split():
+            criterion = or_(
+                *(field.icontains(term, autoescape=True) for field, _path in self._search_fields)
+            )
+            query = query.filter(criterion)
+            if count_query is not None:
+                count_query = count_query.filter(criterion)
+        return query, count_query, joins, count_joins
+
     def get_one(self, id):
         """Load by id within scope; anything else is a 404 (R-SCOPE-4)."""
         writing = request.endpoint and request.endpoint.endswith(("edit_view", "delete_view"))
@@ -338,7 +359,10 @@ class PortalModelView(ModelView):
         if isinstance(exc, IntegrityError):
             text = str(exc.orig)
             message = next((m for name, m in CONSTRAINT_MESSAGES.items() if name in text), None)
-            flash(str(message or gettext("保存失败：数据不符合规则（重复或关联记录不存在）。")), "error")
+            flash(
+                str(message or gettext("保存失败：数据不符合规则（重复或关联记录不存在）。")),
+                "error",
+            )
             return True
         return super().handle_view_exception(exc)
 

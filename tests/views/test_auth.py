@@ -19,31 +19,49 @@ def test_sign_in_and_back_to_the_page_asked_for(client, world):
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
     next_url = response.headers["Location"].split("next=", 1)[1]
-    response = client.post(f"/login?next={next_url}",
-                           data={"username": "east.clerk1", "password": "Demo#2026"})
+    response = client.post(
+        f"/login?next={next_url}", data={"username": "east.clerk1", "password": "Demo#2026"}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/customer/?preset=mine"
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-    "http:/evil", "\t//evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil",
+        "\t//evil.example",
+    ],
+)
 def test_no_open_redirect_after_sign_in(client, world, target):
-    response = client.post("/login", query_string={"next": target},
-                           data={"username": "east.clerk1", "password": "Demo#2026"})
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"username": "east.clerk1", "password": "Demo#2026"},
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
 
 
 def test_wrong_password_is_refused_and_logged_with_ip(client, session, world):
-    response = client.post("/login", data={"username": "east.clerk1", "password": "nope"},
-                           environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    response = client.post(
+        "/login",
+        data={"username": "east.clerk1", "password": "nope"},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
     assert response.status_code == 200
     assert "用户名或密码错误" in response.get_data(as_text=True)
     entry = session.scalars(select(LoginLog).order_by(LoginLog.id.desc())).first()
     assert (entry.username, entry.success, entry.ip, entry.reason) == (
-        "east.clerk1", False, "10.1.2.3", "bad_password")
+        "east.clerk1",
+        False,
+        "10.1.2.3",
+        "bad_password",
+    )
     client.post("/login", data={"username": "east.clerk1", "password": "Demo#2026"})
     entry = session.scalars(select(LoginLog).order_by(LoginLog.id.desc())).first()
     assert entry.success is True and entry.user_id == world["east.clerk1"].id
@@ -66,8 +84,9 @@ def test_ten_failures_lock_the_account_for_fifteen_minutes(client, session, worl
     assert response.status_code == 302
 
 
-@pytest.mark.parametrize(("state", "message"), [("frozen", "账号已冻结"),
-                                                 ("deactivated", "账号已停用")])
+@pytest.mark.parametrize(
+    ("state", "message"), [("frozen", "账号已冻结"), ("deactivated", "账号已停用")]
+)
 def test_frozen_and_deactivated_accounts_cannot_sign_in(client, session, world, state, message):
     user = _user(session, "west.clerk1")
     user.state = state
@@ -97,31 +116,37 @@ def test_sign_out_ends_the_session_everywhere(login):
 
 def test_password_change_ends_other_sessions(login, session):
     laptop, phone = login("east.clerk1"), login("east.clerk1")
-    response = laptop.post("/password", data={"old_password": "Demo#2026",
-                                              "new_password": "Neu#20261", "repeat": "Neu#20261"})
+    response = laptop.post(
+        "/password",
+        data={"old_password": "Demo#2026", "new_password": "Neu#20261", "repeat": "Neu#20261"},
+    )
     assert response.status_code == 302
     assert laptop.get("/admin/").status_code == 200  # this browser continues
-    assert phone.get("/admin/").status_code == 302   # the other one is signed out
+    assert phone.get("/admin/").status_code == 302  # the other one is signed out
     client = laptop.application.test_client()
     assert client.login("east.clerk1", "Neu#20261").status_code == 302
 
 
 def test_password_change_errors_are_shown(login):
     client = login("east.clerk1")
-    response = client.post("/password", data={"old_password": "wrong", "new_password": "x",
-                                               "repeat": "y"})
+    response = client.post(
+        "/password", data={"old_password": "wrong", "new_password": "x", "repeat": "y"}
+    )
     assert response.status_code == 200
     assert "原密码不正确" in response.get_data(as_text=True)
-    response = client.post("/password", data={"old_password": "Demo#2026",
-                                               "new_password": "short", "repeat": "short"})
+    response = client.post(
+        "/password", data={"old_password": "Demo#2026", "new_password": "short", "repeat": "short"}
+    )
     assert "新密码至少 8 位" in response.get_data(as_text=True)
 
 
 def test_remember_cookie_is_secure_httponly_and_short(client, world):
-    response = client.post("/login", data={"username": "east.clerk1", "password": "Demo#2026",
-                                           "remember": "y"})
-    cookie = next(c for c in response.headers.getlist("Set-Cookie")
-                  if c.startswith("remember_token="))
+    response = client.post(
+        "/login", data={"username": "east.clerk1", "password": "Demo#2026", "remember": "y"}
+    )
+    cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token=")
+    )
     assert "Secure" in cookie and "HttpOnly" in cookie
     from email.utils import parsedate_to_datetime
 
@@ -132,8 +157,14 @@ def test_remember_cookie_is_secure_httponly_and_short(client, world):
 
 
 def test_every_portal_page_needs_sign_in(client, world):
-    for url in ("/admin/", "/admin/customer/", "/admin/pool/", "/admin/lead/new/",
-                "/admin/customer/details/?id=1", "/admin/regions/children"):
+    for url in (
+        "/admin/",
+        "/admin/customer/",
+        "/admin/pool/",
+        "/admin/lead/new/",
+        "/admin/customer/details/?id=1",
+        "/admin/regions/children",
+    ):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response.headers["Location"].startswith("/login")
