@@ -112,8 +112,9 @@ def test_anonymous_visitor_switches_the_login_page_to_english(client):
 
 def test_english_is_stored_on_the_user_and_survives_a_new_sign_in(app, login, session):
     client = login("east.clerk1")
-    assert client.post("/locale", data={"locale": "en", "next": "/admin/customer/"}
-                       ).status_code == 302
+    assert (
+        client.post("/locale", data={"locale": "en", "next": "/admin/customer/"}).status_code == 302
+    )
     page = client.get("/admin/customer/").get_data(as_text=True)
     assert "Customer name" in page  # ours
     assert ">List" in page  # Flask-Admin's own catalogue
