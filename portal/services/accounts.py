@@ -368,6 +368,17 @@ def _check_transfer(
         raise BusinessRuleError(
             _l("客户 %(c)s 已在未办结的申请 %(n)s 中", c=busy.name, n=busy.number)
         )
+    # One name per division (R-ENTRY-3): a clash would fail at execution otherwise.
+    clashes = session.scalars(
+        select(Customer.name).where(
+            Customer.division_id == to_division.id,
+            Customer.name.in_([c.name for c in chosen]),
+        )
+    ).all()
+    if clashes:
+        raise BusinessRuleError(
+            _l("转入版块已有同名客户：%(names)s，请先更名或合并", names="、".join(clashes))
+        )
     return chosen
 
 
@@ -446,16 +457,6 @@ def _revalidate_transfer(session: Session, req: TransferRequest) -> None:
         new_owner=req.new_owner,
         exclude_id=req.id,
     )
-    clashes = session.scalars(
-        select(Customer.name).where(
-            Customer.division_id == req.to_division_id,
-            Customer.name.in_([c.name for c in req.customers]),
-        )
-    ).all()
-    if clashes:
-        raise BusinessRuleError(
-            _l("转入版块已有同名客户：%(names)s，请先更名或合并", names="、".join(clashes))
-        )
 
 
 # -- who may do what ------------------------------------------------------------------------
@@ -600,6 +601,13 @@ def execute(session: Session, req: Request, *, by: User, ip: str | None = None) 
     )
     session.flush()
     return result
+
+
+def decision_label(req: Request) -> str:
+    """批准 / 驳回 once decided, else empty (the printed form's 审批结论)."""
+    if req.decided_at is None:
+        return ""
+    return str(VERB_LABELS["reject" if req.state == "rejected" else "approve"])
 
 
 def _summary(req: Request) -> str:

@@ -86,14 +86,15 @@ def _log_ownership(
     which: ColumnElement[bool],
     *,
     kind: str,
-    division_id: ColumnElement | int,
+    division_id,
     to_owner_id: int | None,
     by: User | None,
     at: datetime,
     reason: str,
 ) -> None:
     """One OwnershipChange per customer matched by `which`, written before the move."""
-    division = division_id if isinstance(division_id, ColumnElement) else literal(division_id)
+    # A fixed division (transfers) or the customer's own column (hand-over).
+    division = literal(division_id, Integer) if isinstance(division_id, int) else division_id
     rows = select(
         Customer.id,
         division,

@@ -230,7 +230,8 @@ class CustomerView(PortalModelView):
         "grade": {"query_factory": lookup_query(Grade)},
         "industry": {"query_factory": lookup_query(Industry)},
         "source": {"query_factory": lookup_query(Source)},
-        "owner": {"query_factory": assignable_users},
+        # Release to the pool is an action with a reason (R-POOL-4), not a blank owner.
+        "owner": {"query_factory": assignable_users, "allow_blank": False},
         "region_code": {"label": _l("所在地区")},
     }
     form_excluded_columns = PortalModelView.form_excluded_columns
