@@ -18,6 +18,11 @@ APT_PACKAGES=(
     poppler-utils
 )
 
+# The tests start a private PostgreSQL 15 cluster: the server binaries must be there.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    APT_PACKAGES+=(postgresql-15)
+fi
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     if ! dpkg -s "$pkg" >/dev/null 2>&1; then

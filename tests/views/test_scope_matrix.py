@@ -158,7 +158,7 @@ def test_lists_details_and_edit_forms_show_only_the_scope(login, records, role):
 def test_out_of_scope_posts_change_nothing(login, session, records, role):
     client = login(role)
     before = _counts(session)
-    for endpoint, (model, attr, expected) in VIEWS.items():
+    for endpoint, (_model, attr, expected) in VIEWS.items():
         for tag, by_view in records.items():
             if endpoint not in by_view or tag in expected[role]:
                 continue
