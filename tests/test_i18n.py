@@ -108,6 +108,9 @@ def test_anonymous_visitor_switches_the_login_page_to_english(client):
     page = client.get("/login").get_data(as_text=True)
     assert "Sign in" in page and "Username" in page
     assert "登录" not in page
+    # Flask-Login's message is a plain msgid translated at run time (runtime_strings.py).
+    page = client.get("/password", follow_redirects=True).get_data(as_text=True)
+    assert "Please sign in first" in page
 
 
 def test_english_is_stored_on_the_user_and_survives_a_new_sign_in(app, login, session):
