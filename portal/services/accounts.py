@@ -59,6 +59,16 @@ TRANSITIONS = {
     "reject": "submitted",
     "execute": "approved",
 }
+# Text written to the audit log and printed on the forms is fixed Chinese, never the
+# viewer's locale: a log entry and a signed paper form read the same for everyone.
+RECORDED_STATES = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "approved": "已批准",
+    "rejected": "已驳回",
+    "executed": "已执行",
+}
+RECORDED_USER_STATES = {"active": "正常", "frozen": "冻结", "deactivated": "停用"}
 VERB_LABELS = {
     "submit": _l("提交"),
     "approve": _l("批准"),
@@ -607,11 +617,11 @@ def decision_label(req: Request) -> str:
     """批准 / 驳回 once decided, else empty (the printed form's 审批结论)."""
     if req.decided_at is None:
         return ""
-    return str(VERB_LABELS["reject" if req.state == "rejected" else "approve"])
+    return "驳回" if req.state == "rejected" else "批准"
 
 
 def _summary(req: Request) -> str:
-    return f"{req.number} {STATE_LABELS[req.state]}"
+    return f"{req.number} {RECORDED_STATES[req.state]}"
 
 
 def temporary_password() -> str:
@@ -678,10 +688,10 @@ def account_plan(session: Session, req: AccountRequest) -> dict[str, list]:
         return {
             "username": [None, req.username],
             "role": [None, _role_name(session, req.requested_role_code)],
-            "state": [None, str(USER_STATE_LABELS["active"])],
+            "state": [None, RECORDED_USER_STATES["active"]],
         }
     user = req.target_user
-    state = str(USER_STATE_LABELS.get(user.state, user.state))
+    state = RECORDED_USER_STATES.get(user.state, user.state)
     if req.change_type == "role_change":
         return {
             "role": [
@@ -690,31 +700,31 @@ def account_plan(session: Session, req: AccountRequest) -> dict[str, list]:
             ]
         }
     if req.change_type == "freeze":
-        return {"state": [state, str(USER_STATE_LABELS["frozen"])]}
+        return {"state": [state, RECORDED_USER_STATES["frozen"]]}
     if req.change_type == "unfreeze":
-        return {"state": [state, str(USER_STATE_LABELS["active"])]}
+        return {"state": [state, RECORDED_USER_STATES["active"]]}
     held = session.scalar(
         select(func.count()).select_from(Customer).where(Customer.owner_id == user.id)
     )
     receiver = (
         f"{req.handover_to.display_name}（{req.handover_to.username}）"
         if req.handover_to is not None
-        else str(_l("本版块公海"))
+        else "本版块公海"
     )
     return {
-        "state": [state, str(USER_STATE_LABELS["deactivated"])],
+        "state": [state, RECORDED_USER_STATES["deactivated"]],
         "customers": [
-            str(_l("%(n)s 位客户由 %(u)s 负责", n=held, u=user.display_name)),
-            str(_l("交接给 %(r)s", r=receiver)),
+            f"{held} 位客户由 {user.display_name} 负责",
+            f"交接给 {receiver}",
         ],
     }
 
 
 PLAN_LABELS = {
-    "username": _l("账号"),
-    "role": _l("角色"),
-    "state": _l("账号状态"),
-    "customers": _l("名下客户及资料"),
+    "username": "账号",
+    "role": "角色",
+    "state": "账号状态",
+    "customers": "名下客户及资料",
 }
 
 
@@ -738,20 +748,20 @@ def account_changes(session: Session, req: AccountRequest) -> list[tuple[str, st
         account_plan(session, req)
     )
     return [
-        (str(PLAN_LABELS.get(key, key)), before or "—", after or "—")
+        (PLAN_LABELS.get(key, key), before or "—", after or "—")
         for key, (before, after) in plan.items()
     ]
 
 
-def _owner_text(user: User | None, pool_label) -> str:
-    return user.display_name if user is not None else str(pool_label)
+def _owner_text(user: User | None, pool_label: str) -> str:
+    return user.display_name if user is not None else pool_label
 
 
 def _transfer_plan(session: Session, req: TransferRequest) -> dict[str, list]:
     return {
         str(c.id): [
-            _owner_text(c.owner, _l("公海")),
-            _owner_text(req.new_owner, _l("转入版块公海")),
+            _owner_text(c.owner, "公海"),
+            _owner_text(req.new_owner, "转入版块公海"),
         ]
         for c in req.customers
     }

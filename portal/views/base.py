@@ -47,6 +47,9 @@ class PortalForm(BaseForm):
             ):
                 filters = [strip, *unbound_field.kwargs.get("filters", ())]
                 return unbound_field.bind(form=form, filters=filters, **options)
+            if issubclass(unbound_field.field_class, QuerySelectField):
+                # WTForms 3.3 shows the raw "__None" when the blank choice has no label.
+                return unbound_field.bind(form=form, blank_text=gettext("请选择"), **options)
             return unbound_field.bind(form=form, **options)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext
 from markupsafe import Markup
 from wtforms import StringField
 from wtforms.validators import ValidationError
@@ -34,4 +34,4 @@ class RegionField(StringField):
 
     def pre_validate(self, form):
         if self.data and (len(self.data) != 6 or db.session.get(Region, self.data) is None):
-            raise ValidationError(_l("请选择有效的地区"))
+            raise ValidationError(gettext("请选择有效的地区"))

@@ -176,7 +176,7 @@ class RequestWorkflowView(PortalModelView):
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
-        if hasattr(form, "division"):
+        if getattr(form, "division", None) is not None:
             del form.division  # the number and the approver depend on it: fixed at filing
         return form
 
@@ -418,7 +418,8 @@ class AccountRequestView(RequestWorkflowView):
         }
 
     def file(self, form):
-        division = form.division.data if hasattr(form, "division") else None
+        field = getattr(form, "division", None)  # only global roles choose the division
+        division = field.data if field is not None else None
         return workflow.new_account_request(
             db.session,
             by=current_user._get_current_object(),
