@@ -31,7 +31,7 @@ from portal.models import (
     User,
 )
 from portal.services import BusinessRuleError
-from portal.services.audit import record_event
+from portal.services.audit import record_change, record_event, snapshot
 from portal.services.handover import check_receiver, hand_over, move_customers
 from portal.services.signin import hash_password
 
@@ -334,8 +334,10 @@ def revise_account_request(
 ) -> AccountRequest:
     """Change a draft; only its applicant may, and the same rules apply as at filing."""
     check_may(req, "edit", by)
+    before = snapshot(req)
     _fill_account_fields(session, req, by=by, **fields)
-    record_event(session, "update", req, user=by, ip=ip)
+    session.flush()
+    record_change(session, req, before, user=by, ip=ip)
     session.flush()
     return req
 

@@ -130,10 +130,10 @@ class _WhenOwnDraft(BaseListRowAction):
         super().__init__(inner.title)
         self.inner = inner
 
-    def render_ctx(self, context, row_id, row):
+    def render(self, context, row_id, row):
         if not workflow.may(row, "edit", current_user):
             return ""
-        return self.inner.render_ctx(context, row_id, row)
+        return self.inner.render(context, row_id, row)
 
 
 class RequestWorkflowView(PortalModelView):
