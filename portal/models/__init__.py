@@ -24,9 +24,11 @@ from portal.models.crm import (
     Opportunity,
     Order,
     OwnershipChange,
+    PoolCounter,
     PoolRule,
     ServiceRequest,
     StageChange,
+    ValueClassChange,
 )
 from portal.models.lookups import (
     LOOKUP_MODELS,
@@ -72,6 +74,7 @@ __all__ = [
     "Opportunity",
     "Order",
     "OwnershipChange",
+    "PoolCounter",
     "PoolRule",
     "REQUEST_STATES",
     "ROLE_CODES",
@@ -86,4 +89,5 @@ __all__ = [
     "StageChange",
     "TransferRequest",
     "User",
+    "ValueClassChange",
 ]

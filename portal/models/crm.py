@@ -115,6 +115,13 @@ class Customer(BusinessRecord, Base):
     previous_owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_followup_at: Mapped[datetime | None] = mapped_column(DateTime)
     next_followup_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Churn (R-CHURN-1): warning raised by the sweep, then retained or lost by the owner.
+    churn_warned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    churn_measure: Mapped[str | None] = mapped_column(String(500))
+    churn_measure_on: Mapped[date | None] = mapped_column(Date)
+    churn_lost_reason: Mapped[str | None] = mapped_column(String(500))
+    churn_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    value_amount_12m: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
 
     division: Mapped[Division] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys="Customer.owner_id")
@@ -237,7 +244,10 @@ class Lead(BusinessRecord, Base):
     remark: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="new")
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"))
     converted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_action_at: Mapped[datetime | None] = mapped_column(DateTime)
+    stale_since: Mapped[datetime | None] = mapped_column(DateTime)  # R-FOLLOW-5 flag
 
     division: Mapped[Division] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys="Lead.owner_id")
@@ -273,6 +283,8 @@ class Opportunity(BusinessRecord, Base):
     lost_reason_id: Mapped[int | None] = mapped_column(ForeignKey("lost_reasons.id"))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     stage_entered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_action_at: Mapped[datetime | None] = mapped_column(DateTime)
+    stale_since: Mapped[datetime | None] = mapped_column(DateTime)  # R-FOLLOW-5 flag
 
     customer: Mapped[Customer] = relationship()
     stage: Mapped[Stage] = relationship()
@@ -363,6 +375,8 @@ class Activity(BusinessRecord, Base):
     instruction_at: Mapped[datetime | None] = mapped_column(DateTime)
     instruction_ack_at: Mapped[datetime | None] = mapped_column(DateTime)
     instruction_reply: Mapped[str | None] = mapped_column(String(500))
+    overdue_at: Mapped[datetime | None] = mapped_column(DateTime)  # marked by the sweep
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)  # in the head's queue
 
     customer: Mapped[Customer | None] = relationship()
     lead: Mapped[Lead | None] = relationship()
@@ -406,8 +420,14 @@ class ServiceRequest(BusinessRecord, Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime)
     handling_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    feedback_note: Mapped[str | None] = mapped_column(String(500))
+    reopened_count: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     customer: Mapped[Customer] = relationship()
     contact: Mapped[Contact | None] = relationship()
@@ -464,3 +484,27 @@ class OwnershipChange(Base):
     at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
     reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     cap_overridden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class PoolCounter(Base):
+    """Per-clerk claim counter, updated in the claiming transaction: the row lock makes
+    caps hold under parallel claims (STACK-NOTES "Concurrency")."""
+
+    __tablename__ = "pool_counters"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    day: Mapped[date | None] = mapped_column(Date)
+    claimed_today: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class ValueClassChange(Base):
+    """History of a customer's value class A/B/C (R-VALUE-1)."""
+
+    __tablename__ = "value_class_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    from_class: Mapped[str | None] = mapped_column(String(1))
+    to_class: Mapped[str] = mapped_column(String(1), nullable=False)
+    amount_12m: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)

@@ -54,6 +54,10 @@ class Grade(Lookup):
     __table_args__ = (CheckConstraint("follow_up_days > 0", name="follow_up_days_positive"),)
     description: Mapped[str] = mapped_column(String(100), default="", server_default="")
     follow_up_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    # R-CHURN-1: months without an order before a churn warning, per grade.
+    churn_months: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=6, server_default="6"
+    )
 
 
 class FollowupTemplate(Lookup):

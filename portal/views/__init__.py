@@ -10,20 +10,18 @@ from flask_babel import lazy_gettext as _l
 
 from portal import models as m
 from portal.views.accounts import AuditLogView, LoginLogView, UserView
+from portal.views.activities import ActivityView
+from portal.views.campaigns import CampaignView
+from portal.views.contacts import ContactView
 from portal.views.customers import CustomerView, PoolView
 from portal.views.dashboard import DashboardView
+from portal.views.leads import LeadView
 from portal.views.lookups import LookupView
-from portal.views.records import (
-    ActivityView,
-    CampaignView,
-    ContactView,
-    LeadView,
-    OpportunityView,
-    OrderView,
-    ServiceRequestView,
-)
+from portal.views.opportunities import OpportunityView
+from portal.views.orders import OrderView
 from portal.views.regions import RegionsView
 from portal.views.requests import AccountRequestView, TransferRequestView
+from portal.views.service import ServiceRequestView
 
 CRM, SERVICE, ADMIN, LOOKUPS = _l("客户管理"), _l("客户服务"), _l("系统管理"), _l("基础数据")
 
