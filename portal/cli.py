@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
+from portal.clock import now
 from portal.extensions import db
 from portal.services.demo import load_demo
 from portal.services.seeds import load_reference_data
@@ -43,6 +44,25 @@ def demo_command(customers: int, seed: int) -> None:
         raise SystemExit(2)
 
 
+@click.command("sweep")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Simulate the sweep of this day (YYYY-MM-DD); default today.")
+@with_appcontext
+def sweep_command(day) -> None:
+    """The daily rules: returns to the pool, overdue marks, stale flags, escalations,
+    churn warnings and value classes. Idempotent; prints what it did."""
+    from portal.services.sweep import run_sweep
+
+    the_day = day.date() if day else now().date()
+    report = run_sweep(db.session, the_day)
+    db.session.commit()
+    click.echo(f"sweep {the_day.isoformat()}")
+    for name, counts, seconds in report:
+        figures = ", ".join(f"{key} {value}" for key, value in counts.items()) or "nothing"
+        click.echo(f"  {name}: {figures} ({seconds:.2f} s)")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(sweep_command)

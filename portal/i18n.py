@@ -6,7 +6,7 @@ English by portal/translations/en; Flask-Admin brings its own zh_Hans_CN catalog
 
 from __future__ import annotations
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +18,8 @@ DEFAULT = "zh_Hans_CN"
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI, sweep, tests: the default language
+        return DEFAULT
     user_locale = getattr(current_user, "locale", None) if current_user else None
     if user_locale in SUPPORTED:
         return user_locale
