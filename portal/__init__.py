@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import auth, cli, errors, i18n, timing
+from portal import auth, cli, database, errors, i18n, timing
 from portal import config as settings
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.views import init_admin
@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key(Path(app.instance_path))
 
+    database.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "schema"), render_as_batch=True)
     csrf.init_app(app)

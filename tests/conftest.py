@@ -86,7 +86,9 @@ def session(app):
     Business tables are emptied afterwards."""
     with app.app_context():
         engine = db.engine
-    test_session = Session(bind=engine)
+    # Autocommit: every read sees what the requests committed (an open SQLite WAL read
+    # transaction would keep an old snapshot). Tests of atomicity use `tx_session`.
+    test_session = Session(bind=engine.execution_options(isolation_level="AUTOCOMMIT"))
     yield test_session
     test_session.rollback()
     test_session.close()
@@ -97,6 +99,17 @@ def session(app):
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def tx_session(app, session):
+    """A transactional session for tests that check all-or-nothing behaviour."""
+    with app.app_context():
+        engine = db.engine
+    transactional = Session(bind=engine)
+    yield transactional
+    transactional.rollback()
+    transactional.close()
 
 
 @pytest.fixture
