@@ -1,0 +1,131 @@
+"""Customer value classes (R-VALUE-1): A gold, B, C from the last 12 months' orders.
+
+Per division, customers are ranked by the sum of their valid orders signed in the 12
+months up to the sweep's day (rank(): equal amounts share a place). With n customers in
+the division (pool customers and customers without orders included):
+A = the top 5% — rank r with 100·(r − 1) < 5·n, i.e. r ≤ ⌈5% · n⌉, so even a small division
+    has its best customer in A;
+B = the next 15% — 100·(r − 1) < 20·n;
+C = the rest, and always a customer whose amount is 0.
+Integer arithmetic keeps SQLite and PostgreSQL identical. The ranking is computed once into
+a temporary table by window functions; then one INSERT … SELECT writes a ValueClassChange
+for each customer whose class changes and one UPDATE … FROM writes class and amount
+where either differs, so a second sweep of the same day writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from portal.models import Customer, Order, ValueClassChange
+from portal.services.churn import months_before
+from portal.services.service_requests import as_of
+
+A_PERCENT = 5
+AB_PERCENT = 20  # A and B together: the top 5% plus the next 15%
+WINDOW_MONTHS = 12
+
+_ranking = Table(
+    "tmp_value_ranking",
+    MetaData(),
+    Column("customer_id", Integer, primary_key=True),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("value_class", String(1), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+def ranking_query(day: date):
+    """SELECT customer_id, amount, value_class for every customer, as of `day`."""
+    start = months_before(day, WINDOW_MONTHS)
+    amounts = (
+        select(Order.customer_id, func.sum(Order.amount).label("amount"))
+        .where(Order.state == "valid", Order.signed_on > start, Order.signed_on <= day)
+        .group_by(Order.customer_id)
+        .subquery("amounts")
+    )
+    amount = func.coalesce(amounts.c.amount, 0)
+    ranked = (
+        select(
+            Customer.id.label("customer_id"),
+            amount.label("amount"),
+            func.rank()
+            .over(partition_by=Customer.division_id, order_by=amount.desc())
+            .label("place"),
+            func.count().over(partition_by=Customer.division_id).label("n"),
+        )
+        .select_from(Customer)
+        .outerjoin(amounts, amounts.c.customer_id == Customer.id)
+        .subquery("ranked")
+    )
+    behind = (ranked.c.place - 1) * 100
+    value_class = case(
+        (ranked.c.amount <= 0, literal("C")),
+        (behind < ranked.c.n * A_PERCENT, literal("A")),
+        (behind < ranked.c.n * AB_PERCENT, literal("B")),
+        else_=literal("C"),
+    )
+    return select(ranked.c.customer_id, ranked.c.amount, value_class.label("value_class"))
+
+
+def sweep_value_classes(session: Session, day: date) -> dict[str, int]:
+    """Recompute every customer's class and 12-month amount; history only for changes."""
+    at = as_of(day)
+    connection = session.connection()
+    _ranking.create(connection)
+    try:
+        connection.execute(
+            insert(_ranking).from_select(
+                ["customer_id", "amount", "value_class"], ranking_query(day)
+            )
+        )
+        changed = Customer.value_class.is_distinct_from(_ranking.c.value_class)
+        history = connection.execute(
+            insert(ValueClassChange).from_select(
+                ["customer_id", "at", "from_class", "to_class", "amount_12m"],
+                select(
+                    Customer.id,
+                    literal(at),
+                    Customer.value_class,
+                    _ranking.c.value_class,
+                    _ranking.c.amount,
+                )
+                .join(_ranking, _ranking.c.customer_id == Customer.id)
+                .where(changed),
+            ),
+            execution_options={"preserve_rowcount": True},  # INSERT rowcounts are opt-in
+        ).rowcount
+        updated = connection.execute(
+            update(Customer.__table__)
+            .where(
+                Customer.__table__.c.id == _ranking.c.customer_id,
+                or_(
+                    Customer.__table__.c.value_class.is_distinct_from(_ranking.c.value_class),
+                    Customer.__table__.c.value_amount_12m.is_distinct_from(_ranking.c.amount),
+                ),
+            )
+            .values(
+                value_class=_ranking.c.value_class,
+                value_amount_12m=_ranking.c.amount,
+            )
+        ).rowcount
+    finally:
+        _ranking.drop(connection)
+    return {"class changes": history or 0, "customers updated": updated or 0}
