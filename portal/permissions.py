@@ -30,7 +30,11 @@ regions            -      -              -               r              r
 
 # Actions (custom verbs) and the roles that may run them.
 ACTIONS: dict[str, dict[str, frozenset[str]]] = {
-    "customer": {"delete": frozenset({"division_head", "group_manager"})},
+    "customer": {
+        "delete": frozenset({"division_head", "group_manager"}),
+        # 资料共享人 (R-SCOPE-2): services/sharing.py adds "the owner, or the division's head".
+        "share": frozenset({"clerk", "division_head"}),
+    },
     "contact": {"delete": frozenset({"clerk", "division_head", "group_manager"})},
     "activity": {
         "instruct": frozenset({"division_head", "group_manager"}),  # 领导批示 (R-FOLLOW-6)

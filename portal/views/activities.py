@@ -117,7 +117,9 @@ class ActivityView(PortalModelView):
         model.division_id = subject.division_id
         if model.state == "done" and model.done_at is None:
             model.done_at = now()
-        if hasattr(form, "instruction") and form.instruction.object_data != form.instruction.data:
+        # A removed WTForms field stays as an attribute set to None, hence not hasattr().
+        instruction = getattr(form, "instruction", None)
+        if instruction is not None and instruction.object_data != instruction.data:
             model.instruction_by_id = current_user.id
             model.instruction_at = now()
         super().on_model_change(form, model, is_created)

@@ -34,6 +34,7 @@ from portal.views.options import (
     province_options,
     user_options,
 )
+from portal.views.sharing import SharingMixin
 
 LABELS = {
     "name": _l("客户名称"),
@@ -107,7 +108,7 @@ FILTERS = [
 ]
 
 
-class CustomerView(PortalModelView):
+class CustomerView(SharingMixin, PortalModelView):
     column_filters = FILTERS
     column_list = (
         "pinned",
