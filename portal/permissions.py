@@ -26,6 +26,7 @@ audit_log          -      r              r               r              r
 login_log          -      r              r               r              r
 lookups            -      -              -               r              rcedx
 regions            -      -              -               r              r
+reports            r      r              r               r              r
 """
 
 # Actions (custom verbs) and the roles that may run them.
@@ -34,6 +35,7 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
         "delete": frozenset({"division_head", "group_manager"}),
         # 资料共享人 (R-SCOPE-2): services/sharing.py adds "the owner, or the division's head".
         "share": frozenset({"clerk", "division_head"}),
+        "print_profile": frozenset(ROLES),  # 打印客户档案 (R-REPORT-6), customers in scope
     },
     "contact": {"delete": frozenset({"clerk", "division_head", "group_manager"})},
     "activity": {
@@ -41,6 +43,12 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     },
     # The workflow of R-ACCOUNT-1/5; services/accounts.py adds the finer rules
     # (applicant only, the division's own head, senior roles need group management).
+    # R-REPORT: division-wide reports for supervisors; a clerk opens only his own
+    # follow-up compliance line (views/reports.py). Every print is logged.
+    "reports": {
+        "division": frozenset({"division_head", "division_admin", "group_manager", "sysadmin"}),
+        "print": frozenset(ROLES),
+    },
     "account_request": {
         "submit": frozenset({"division_admin", "group_manager", "sysadmin"}),
         "approve": frozenset({"division_head", "group_manager"}),

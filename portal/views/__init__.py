@@ -20,6 +20,7 @@ from portal.views.lookups import LookupView
 from portal.views.opportunities import OpportunityView
 from portal.views.orders import OrderView
 from portal.views.regions import RegionsView
+from portal.views.reports import ReportsView
 from portal.views.requests import AccountRequestView, TransferRequestView
 from portal.views.service import ServiceRequestView
 
@@ -60,6 +61,7 @@ def init_admin(app: Flask) -> Admin:
         ServiceRequestView(m.ServiceRequest, _l("客户服务"), SERVICE, endpoint="service_request")
     )
     admin.add_view(CampaignView(m.Campaign, _l("市场活动"), SERVICE, endpoint="campaign"))
+    admin.add_view(ReportsView(name=_l("报表"), endpoint="reports", url="/admin/reports"))
     admin.add_view(UserView(m.User, _l("账号"), ADMIN, endpoint="user"))
     admin.add_view(
         AccountRequestView(m.AccountRequest, _l("账号审批表"), ADMIN, endpoint="account_request")

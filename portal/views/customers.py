@@ -34,6 +34,7 @@ from portal.views.options import (
     province_options,
     user_options,
 )
+from portal.views.reports import CustomerProfilePrint
 from portal.views.sharing import SharingMixin
 
 LABELS = {
@@ -108,7 +109,7 @@ FILTERS = [
 ]
 
 
-class CustomerView(SharingMixin, PortalModelView):
+class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
     column_filters = FILTERS
     column_list = (
         "pinned",

@@ -1,0 +1,192 @@
+"""Pipeline / funnel (R-REPORT-4): stages with amounts, conversion, won/lost, days in stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from portal.models import LostReason, Opportunity, Stage, StageChange
+from portal.services.reports.criteria import (
+    ReportFilter,
+    as_float,
+    hours_between,
+    money,
+    ratio,
+)
+
+
+@dataclass
+class StageLine:
+    stage_id: int
+    name: str
+    outcome: str
+    opportunities: int = 0
+    amount: Decimal = Decimal("0.00")
+    weighted: Decimal = Decimal("0.00")  # amount × probability
+    reached: int = 0  # of the period's moving opportunities, how many got this far
+    conversion: float | None = None  # reached(next open stage or won) / reached(this)
+    stints: int = 0  # stays in this stage that ended within the period
+    avg_days: float | None = None
+
+
+@dataclass
+class OutcomeLine:
+    key: str | None  # "won" / "lost", or a lost-reason name (None: not given)
+    opportunities: int
+    amount: Decimal
+
+
+@dataclass
+class Pipeline:
+    stages: list[StageLine]
+    won: OutcomeLine
+    lost: OutcomeLine
+    lost_reasons: list[OutcomeLine]
+    moving: int  # opportunities with a stage change in the period
+
+    @property
+    def win_rate(self) -> float | None:
+        return ratio(self.won.opportunities, self.won.opportunities + self.lost.opportunities)
+
+
+def pipeline(session: Session, f: ReportFilter) -> Pipeline:
+    """Opportunities within scope:
+    - per current stage, those alive in the period (created before its end, not closed
+      before its start): count, amount and probability-weighted amount;
+    - the funnel from StageChange: of the opportunities that changed stage in the period,
+      how many reached each stage (furthest stage reached up to the period end), and the
+      conversion to the next stage;
+    - average days in a stage, over the stays that ended in the period;
+    - won and lost in the period (closed_at), with the lost reasons."""
+    stages = [
+        StageLine(i, n, o)
+        for i, n, o in session.execute(
+            select(Stage.id, Stage.name, Stage.outcome).order_by(Stage.sort_order, Stage.id)
+        )
+    ]
+    by_id = {s.stage_id: s for s in stages}
+    visible = f.where(Opportunity)
+
+    probability = func.coalesce(Opportunity.probability, Stage.probability)
+    alive = and_(
+        Opportunity.created_at < f.end_before,
+        or_(Opportunity.closed_at.is_(None), Opportunity.closed_at >= f.start_at),
+    )
+    for stage_id, n, amount, weighted in session.execute(
+        select(
+            Opportunity.stage_id,
+            func.count(),
+            func.sum(Opportunity.amount),
+            func.sum(Opportunity.amount * probability / 100.0),
+        )
+        .join(Stage, Stage.id == Opportunity.stage_id)
+        .where(*visible, alive)
+        .group_by(Opportunity.stage_id)
+    ):
+        line = by_id[stage_id]
+        line.opportunities, line.amount, line.weighted = int(n), money(amount), money(weighted)
+
+    moving = (
+        select(StageChange.opportunity_id)
+        .join(Opportunity, Opportunity.id == StageChange.opportunity_id)
+        .where(*visible, f.in_period(StageChange.at))
+        .distinct()
+    )
+    _funnel(session, f, stages, moving)
+    _days_in_stage(session, f, by_id, moving)
+
+    closed = (
+        select(Stage.outcome, func.count(), func.sum(Opportunity.amount))
+        .join(Stage, Stage.id == Opportunity.stage_id)
+        .where(*visible, f.in_period(Opportunity.closed_at), Stage.outcome != "open")
+        .group_by(Stage.outcome)
+    )
+    outcomes = {o: OutcomeLine(o, int(n), money(a)) for o, n, a in session.execute(closed)}
+    reasons = [
+        OutcomeLine(name, int(n), money(a))
+        for name, n, a in session.execute(
+            select(LostReason.name, func.count(), func.sum(Opportunity.amount))
+            .join(Stage, Stage.id == Opportunity.stage_id)
+            .outerjoin(LostReason, LostReason.id == Opportunity.lost_reason_id)
+            .where(*visible, f.in_period(Opportunity.closed_at), Stage.outcome == "lost")
+            .group_by(LostReason.name)
+            .order_by(func.count().desc(), LostReason.name)
+        )
+    ]
+    n_moving = session.scalar(select(func.count()).select_from(moving.subquery())) or 0
+    return Pipeline(
+        stages=stages,
+        won=outcomes.get("won", OutcomeLine("won", 0, Decimal("0.00"))),
+        lost=outcomes.get("lost", OutcomeLine("lost", 0, Decimal("0.00"))),
+        lost_reasons=reasons,
+        moving=int(n_moving),
+    )
+
+
+def _funnel(session, f, stages, moving) -> None:
+    """reached(stage) = moving opportunities whose furthest non-lost stage (from or to of
+    any change up to the period end) is at least that stage."""
+    visits = union_all(
+        select(
+            StageChange.opportunity_id.label("opp"), StageChange.to_stage_id.label("stage")
+        ).where(StageChange.opportunity_id.in_(moving), StageChange.at < f.end_before),
+        select(StageChange.opportunity_id, StageChange.from_stage_id).where(
+            StageChange.opportunity_id.in_(moving),
+            StageChange.at < f.end_before,
+            StageChange.from_stage_id.is_not(None),
+        ),
+    ).subquery()
+    furthest = (
+        select(visits.c.opp, func.max(Stage.sort_order).label("top"))
+        .join(Stage, Stage.id == visits.c.stage)
+        .where(Stage.outcome != "lost")
+        .group_by(visits.c.opp)
+        .subquery()
+    )
+    reached = dict(
+        session.execute(
+            select(Stage.id, func.count(furthest.c.opp))
+            .join(furthest, furthest.c.top >= Stage.sort_order)
+            .where(Stage.outcome != "lost")
+            .group_by(Stage.id)
+        ).all()
+    )
+    path = [s for s in stages if s.outcome != "lost"]
+    for line in path:
+        line.reached = int(reached.get(line.stage_id, 0))
+    for line, following in zip(path, path[1:], strict=False):
+        line.conversion = ratio(following.reached, line.reached)
+
+
+def _days_in_stage(session, f, by_id, moving) -> None:
+    """A stay in a stage runs from the change into it (or the opportunity's creation) to
+    the change out of it; stays whose change out falls in the period are averaged."""
+    previous_at = (
+        func.lag(StageChange.at)
+        .over(partition_by=StageChange.opportunity_id, order_by=(StageChange.at, StageChange.id))
+        .label("previous_at")
+    )
+    changes = (
+        select(
+            StageChange.opportunity_id,
+            StageChange.from_stage_id,
+            StageChange.at,
+            previous_at,
+        )
+        .where(StageChange.opportunity_id.in_(moving))
+        .subquery()
+    )
+    began = func.coalesce(changes.c.previous_at, Opportunity.created_at)
+    days = hours_between(session, began, changes.c.at) / 24.0
+    for stage_id, n, avg_days in session.execute(
+        select(changes.c.from_stage_id, func.count(), func.avg(days))
+        .join(Opportunity, Opportunity.id == changes.c.opportunity_id)
+        .where(changes.c.from_stage_id.is_not(None), f.in_period(changes.c.at))
+        .group_by(changes.c.from_stage_id)
+    ):
+        line = by_id.get(stage_id)
+        if line is not None:
+            line.stints, line.avg_days = int(n), as_float(avg_days)
