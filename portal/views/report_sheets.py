@@ -146,7 +146,7 @@ def compliance_sheet(session, f, params, link) -> Sheet:
     )
     note = _l(
         "应回访：计划日期在期间内的回访计划（不含已取消）；按时：完成日期不晚于计划日期；"
-        "逾期未办：今天之前到期仍未完成；领导批示：期间内下达的批示。"
+        "逾期未办：今天之前到期仍未完成；领导批示：对期间内计划的行动下达的批示。"
     )
     return Sheet([Section(_l("回访计划执行情况"), table, chart, note)])
 

@@ -81,7 +81,7 @@ def test_last_month_is_the_whole_previous_calendar_month():
 @pytest.fixture
 def compliance_world(session, world):
     """Clerk 1: 7 plans due (3 on time, 1 late, 1 overdue, 2 open), 3 with feedback, and
-    2 instructions in March of which 1 acknowledged; clerk 2: 3 due (1 on time, 1 late,
+    2 instructions on his activities planned in March, 1 acknowledged; clerk 2: 3 due (1 on time, 1 late,
     1 overdue), 1 feedback; clerk 3 (no plans); a west clerk with 1 plan on time."""
     clerk3 = User(
         username="east.clerk3",
@@ -121,8 +121,8 @@ def compliance_world(session, world):
     plan(a, at(3, 25))  # ahead
     plan(a, at(3, 12), "cancelled")  # not counted
     plan(
-        a, at(2, 28, 23), "done", at(3, 1), instruction="旧批示", instruction_at=at(2, 28, 23, 30)
-    )  # planned in February; its instruction too
+        a, at(2, 28, 23), "done", at(3, 1), instruction="旧批示", instruction_at=at(3, 1, 9)
+    )  # planned in February: neither the plan nor its instruction counts
     plan(a, at(4, 1, 0))  # April
     make_activity(
         session,
@@ -133,7 +133,7 @@ def compliance_world(session, world):
         done_at=at(3, 3),
         instruction="跟进价格",
         instruction_at=at(3, 15),
-    )  # not a plan, but its instruction counts
+    )  # not a plan, but an activity of the period: its instruction counts
     # clerk 2
     plan(b, at(3, 15), "done", at(3, 16), feedback_reason_id=reason.id)  # late
     plan(b, at(3, 18), "done", at(3, 18, 11))  # on time

@@ -20,8 +20,8 @@ class ComplianceLine:
     on_time: done on or before the planned day; late: done after it;
     overdue: still pending and planned before today; open: pending, due today or later;
     feedback: done with the customer's feedback recorded;
-    instructions / acknowledged: leader instructions written in the period on any of the
-    assignee's activities, and how many of those he acknowledged.
+    instructions / acknowledged: leader instructions on the assignee's activities of any
+    kind planned in the period, and how many of those he acknowledged.
     """
 
     user_id: int | None
@@ -64,12 +64,9 @@ FIGURES = ("due", "on_time", "late", "overdue", "open", "feedback", "instruction
 def followup_compliance(session: Session, f: ReportFilter) -> Compliance:
     """Per assignee: plans due in the period, done on time / late, overdue, feedback
     recorded, leader instructions given and acknowledged. One GROUP BY query."""
-    plan = and_(
-        Activity.kind == "plan",
-        Activity.state != "cancelled",
-        f.in_period(Activity.planned_at),
-    )
-    instructed = f.in_period(Activity.instruction_at)
+    # One range of the (division_id, planned_at) index: the period's activities.
+    plan = and_(Activity.kind == "plan", Activity.state != "cancelled")
+    instructed = Activity.instruction_at.is_not(None)
     done = Activity.state == "done"
     # Overdue at the end of its day (R-FOLLOW-4): compare calendar days, not times.
     on_time = and_(done, func.date(Activity.done_at) <= func.date(Activity.planned_at))
@@ -94,7 +91,7 @@ def followup_compliance(session: Session, f: ReportFilter) -> Compliance:
             count_if(instructed),
             count_if(and_(instructed, Activity.instruction_ack_at.is_not(None))),
         )
-        .where(*f.where(Activity), or_(plan, instructed))
+        .where(*f.where(Activity), f.in_period(Activity.planned_at))
         .group_by(Activity.owner_id)
     )
     figures = {row[0]: row[1:] for row in session.execute(stmt)}
