@@ -229,3 +229,18 @@ def test_pool_view_offers_no_profile_print(login, session, world):
     client = login("east.head")
     assert client.get(f"/admin/pool/{pooled.id}/profile.pdf").status_code == 404
     assert "print_profile" not in client.get("/admin/pool/").get_data(as_text=True)
+
+
+def test_clerk_prints_his_own_compliance_line(login, last_month_plans, tmp_path):
+    response = login("east.clerk1").get("/admin/reports/compliance/pdf")
+    assert response.status_code == 200
+    text = pdf_text(response.data, tmp_path, "pdftotext", "-raw")
+    assert "东区业务员一" in text and "东区业务员二" not in text
+
+
+def test_profile_masks_mobiles_for_the_division_admin(login, session, world, tmp_path):
+    customer = make_customer(session, world["east.clerk1"], name="掩码客户", mobile="13812345678")
+    session.commit()
+    response = login("east.admin").get(f"/admin/customer/{customer.id}/profile.pdf")
+    text = pdf_text(response.data, tmp_path, "pdftotext", "-raw")
+    assert "138****5678" in text and "13812345678" not in text

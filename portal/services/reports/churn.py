@@ -11,6 +11,8 @@ from portal.models import Customer
 from portal.models.crm import CHURN_STATES
 from portal.services.reports.criteria import ReportFilter, count_if
 
+MARKED = tuple(state for state in CHURN_STATES if state != "none")
+
 
 @dataclass
 class ChurnLine:
@@ -27,13 +29,12 @@ class ChurnAnalysis:
 
 def churn_analysis(session: Session, f: ReportFilter, *, reasons: int = 10) -> ChurnAnalysis:
     """Customers in scope per churn state now, and the period's movements: warnings raised
-    (churn_warned_at), retentions and confirmed losses (churn_changed_at)."""
+    (churn_warned_at), retentions and confirmed losses (churn_changed_at).
+
+    Only customers in a churn state carry those dates (clearing a warning resets them), so
+    the movements are counted among those few; with an index on (division_id,
+    churn_state) neither query reads the customers that never had a churn mark."""
     criteria = f.where(Customer)
-    moved = {
-        "warning": f.in_period(Customer.churn_warned_at),
-        "retained": (Customer.churn_state == "retained") & f.in_period(Customer.churn_changed_at),
-        "lost": (Customer.churn_state == "lost") & f.in_period(Customer.churn_changed_at),
-    }
     now_counts = dict(
         session.execute(
             select(Customer.churn_state, func.count())
@@ -41,26 +42,39 @@ def churn_analysis(session: Session, f: ReportFilter, *, reasons: int = 10) -> C
             .group_by(Customer.churn_state)
         ).all()
     )
-    # The period's movements are few and indexed by nothing better than the division:
-    # one pass with conditional counts over the customers that ever had a churn mark.
-    period = session.execute(
-        select(*(count_if(c) for c in moved.values())).where(
-            *criteria, Customer.churn_warned_at.is_not(None)
+    warned = count_if(f.in_period(Customer.churn_warned_at))
+    changed = count_if(f.in_period(Customer.churn_changed_at))
+    moved = {
+        state: (int(w), int(c))
+        for state, w, c in session.execute(
+            select(Customer.churn_state, warned, changed)
+            .where(*criteria, Customer.churn_state.in_(MARKED))
+            .group_by(Customer.churn_state)
         )
-    ).one()
-    in_period = dict(zip(moved, period, strict=True))
+    }
+    in_period = {
+        "warning": sum(w for w, _c in moved.values()),  # raised, whatever became of it
+        "retained": moved.get("retained", (0, 0))[1],
+        "lost": moved.get("lost", (0, 0))[1],
+    }
     states = [
-        ChurnLine(state, int(now_counts.get(state, 0)), int(in_period.get(state, 0)))
+        ChurnLine(state, int(now_counts.get(state, 0)), in_period.get(state, 0))
         for state in CHURN_STATES
     ]
-    lost_reasons = [
-        (reason, int(n))
-        for reason, n in session.execute(
-            select(Customer.churn_lost_reason, func.count())
-            .where(*criteria, moved["lost"])
-            .group_by(Customer.churn_lost_reason)
-            .order_by(func.count().desc(), Customer.churn_lost_reason)
-            .limit(reasons)
-        )
-    ]
+    lost_reasons = []
+    if in_period["lost"]:
+        lost_reasons = [
+            (reason, int(n))
+            for reason, n in session.execute(
+                select(Customer.churn_lost_reason, func.count())
+                .where(
+                    *criteria,
+                    Customer.churn_state == "lost",
+                    f.in_period(Customer.churn_changed_at),
+                )
+                .group_by(Customer.churn_lost_reason)
+                .order_by(func.count().desc(), Customer.churn_lost_reason)
+                .limit(reasons)
+            )
+        ]
     return ChurnAnalysis(states=states, lost_reasons=lost_reasons)
