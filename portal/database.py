@@ -13,6 +13,7 @@ import sqlite3
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import scoped_session
 
 BUSY_TIMEOUT_MS = 30_000
 IMMEDIATE = "portal_sqlite_immediate"
@@ -43,6 +44,8 @@ def begin_write(session) -> None:
     """Start the session's transaction as a writer: on SQLite BEGIN IMMEDIATE, so racing
     writers queue on the busy timeout instead of failing; PostgreSQL ignores the option.
     Call it first in operations that must be race-free (claims, conversions)."""
+    if isinstance(session, scoped_session):  # Flask-SQLAlchemy's db.session
+        session = session()
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})

@@ -36,10 +36,30 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
         # 资料共享人 (R-SCOPE-2): services/sharing.py adds "the owner, or the division's head".
         "share": frozenset({"clerk", "division_head"}),
         "print_profile": frozenset(ROLES),  # 打印客户档案 (R-REPORT-6), customers in scope
+        # 暂缓流失 / 确认流失 (R-CHURN-1): services/churn.py adds "the owner or the head".
+        "churn": frozenset({"clerk", "division_head", "group_manager"}),
+        "release": frozenset({"clerk", "division_head", "group_manager"}),  # R-POOL-4
+        "lock": frozenset({"clerk", "division_head"}),  # R-POOL-5 锁定
+        "handover": frozenset({"division_head", "group_manager"}),  # R-POOL-7 交接
     },
     "contact": {"delete": frozenset({"clerk", "division_head", "group_manager"})},
+    # R-SERVICE-1/2: services/service_requests.py adds who exactly (the division's head,
+    # the handler, the creator or owner) and in which state.
+    "service_request": {
+        verb: frozenset({"clerk", "division_head", "group_manager"})
+        for verb in ("assign", "start", "resolve", "feedback", "archive")
+    },
     "activity": {
         "instruct": frozenset({"division_head", "group_manager"}),  # 领导批示 (R-FOLLOW-6)
+        "complete": frozenset({"clerk", "division_head", "group_manager"}),  # R-FOLLOW-2
+        "acknowledge": frozenset({"clerk", "division_head"}),  # the assignee replies
+    },
+    # Sales workflow (issue #5); services/pool.py and leads.py add the finer rules.
+    "lead": {"convert": frozenset({"clerk", "division_head", "group_manager"})},
+    "pool": {
+        "claim": frozenset({"clerk", "division_head"}),  # R-POOL-2
+        "assign": frozenset({"division_head", "group_manager"}),  # R-POOL-3
+        "preview": frozenset({"division_head", "group_manager"}),  # R-POOL-5
     },
     # The workflow of R-ACCOUNT-1/5; services/accounts.py adds the finer rules
     # (applicant only, the division's own head, senior roles need group management).

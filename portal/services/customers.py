@@ -35,3 +35,25 @@ def sync_contacts(customer: Customer, *, by=None) -> None:
         contacts[0].is_primary = True
     for extra in primaries[1:]:
         extra.is_primary = False
+
+
+def prepare_delete(session: Session, customer: Customer) -> None:
+    """Deleting a customer takes its contacts and plans with it; one with business history
+    (opportunities, orders, service requests) is refused rather than orphaning it."""
+    from flask_babel import lazy_gettext as _l
+    from sqlalchemy import delete, exists, or_, update
+
+    from portal.models import Activity, Lead, Opportunity, Order, ServiceRequest
+    from portal.services import BusinessRuleError
+
+    history = or_(*(exists().where(model.customer_id == customer.id)
+                    for model in (Opportunity, Order, ServiceRequest)))
+    if session.scalar(select(history)):
+        raise BusinessRuleError(_l("该客户已有商机、订单或服务记录，不能删除；可放入公海或合并"))
+    session.execute(delete(Activity).where(Activity.customer_id == customer.id)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Lead).where(Lead.customer_id == customer.id).values(customer_id=None)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Lead).where(Lead.referrer_customer_id == customer.id)
+                    .values(referrer_customer_id=None)
+                    .execution_options(synchronize_session=False))

@@ -1,15 +1,20 @@
-"""Figures of the home page, each counted within the user's scope (R-SCOPE-4)."""
+"""The home page (issue #5 item 6): each user's to-do figures and, for heads, the division's
+overdue counts per clerk and the escalation queue — every count within scope (R-SCOPE-4)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from portal import scope
 from portal.clock import now
-from portal.models import Activity, Customer, Lead
+from portal.models import Activity, Customer, Lead, User
+from portal.services.followups import escalation_criterion, overdue_criterion, start_of_day
+from portal.services.pool import expiring_criterion
+
+SUPERVISORS = ("division_head", "group_manager", "sysadmin", "division_admin")
 
 
 def _count(session: Session, model, user, *criteria) -> int:
@@ -19,31 +24,73 @@ def _count(session: Session, model, user, *criteria) -> int:
 
 def dashboard_figures(session: Session, user) -> dict[str, int]:
     at = now()
-    start = at.replace(hour=0, minute=0, second=0)
-    end = start + timedelta(days=1)
+    start = start_of_day(at)
     mine = Activity.owner_id == user.id
+    pending = Activity.state == "pending"
     return {
-        "customers": _count(session, Customer, user, Customer.owner_id.is_not(None)),
-        "pool": _count(session, Customer, user, Customer.owner_id.is_(None)),
-        "open_leads": _count(session, Lead, user, Lead.status.in_(("new", "following"))),
         "plans_today": _count(
             session,
             Activity,
             user,
             mine,
-            Activity.state == "pending",
+            pending,
             Activity.planned_at >= start,
-            Activity.planned_at < end,
+            Activity.planned_at < start + timedelta(days=1),
         ),
-        "plans_overdue": _count(
-            session, Activity, user, mine, Activity.state == "pending", Activity.planned_at < start
-        ),
+        "plans_overdue": _count(session, Activity, user, mine, overdue_criterion(at)),
         "not_followed_3d": _count(
             session,
             Customer,
             user,
             Customer.owner_id == user.id,
-            (Customer.last_followup_at.is_(None))
-            | (Customer.last_followup_at < at - timedelta(days=3)),
+            or_(
+                Customer.last_followup_at.is_(None),
+                Customer.last_followup_at < at - timedelta(days=3),
+            ),
         ),
+        "returning_3d": _count(
+            session,
+            Customer,
+            user,
+            Customer.owner_id == user.id,
+            expiring_criterion(session, user.division_id, at, 3),
+        ),
+        "instructions_to_ack": _count(
+            session,
+            Activity,
+            user,
+            mine,
+            Activity.instruction.is_not(None),
+            Activity.instruction_ack_at.is_(None),
+        ),
+        "customers": _count(session, Customer, user, Customer.owner_id.is_not(None)),
+        "pool": _count(session, Customer, user, Customer.owner_id.is_(None)),
+        "open_leads": _count(session, Lead, user, Lead.status.in_(("new", "following"))),
     }
+
+
+def overdue_per_clerk(session: Session, user) -> list[tuple[str, int]]:
+    """R-FOLLOW-4: the division's overdue plans per assignee (supervisors only)."""
+    if user.role_code not in SUPERVISORS:
+        return []
+    stmt = (
+        select(User.display_name, func.count(Activity.id))
+        .join(User, User.id == Activity.owner_id)
+        .where(scope.visible(Activity, user), overdue_criterion(now()))
+        .group_by(User.id, User.display_name)
+        .order_by(func.count(Activity.id).desc())
+    )
+    return [(name, count) for name, count in session.execute(stmt)]
+
+
+def escalation_queue(session: Session, user, limit: int = 20) -> list[Activity]:
+    """R-FOLLOW-6: plans overdue by more than two days and unacknowledged instructions."""
+    if user.role_code not in SUPERVISORS:
+        return []
+    stmt = (
+        select(Activity)
+        .where(scope.visible(Activity, user), escalation_criterion(now()))
+        .order_by(Activity.planned_at)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -35,8 +35,11 @@ def start_of_day(moment: datetime | date) -> datetime:
 
 
 def _template(session: Session, code: str) -> FollowupTemplate | None:
-    return session.scalar(select(FollowupTemplate).where(FollowupTemplate.code == code,
-                                                         FollowupTemplate.active.is_(True)))
+    return session.scalar(
+        select(FollowupTemplate).where(
+            FollowupTemplate.code == code, FollowupTemplate.active.is_(True)
+        )
+    )
 
 
 def _subject_fields(subject) -> dict:
@@ -50,14 +53,19 @@ def _subject_fields(subject) -> dict:
 
 
 def _pending_plans(session: Session, subject):
-    column = {Customer: Activity.customer_id, Lead: Activity.lead_id,
-              Opportunity: Activity.opportunity_id}[type(subject)]
-    return select(Activity).where(column == subject.id, Activity.kind == "plan",
-                                  Activity.state == "pending")
+    column = {
+        Customer: Activity.customer_id,
+        Lead: Activity.lead_id,
+        Opportunity: Activity.opportunity_id,
+    }[type(subject)]
+    return select(Activity).where(
+        column == subject.id, Activity.kind == "plan", Activity.state == "pending"
+    )
 
 
-def ensure_initial_plan(session: Session, subject, *, by=None, at: datetime | None = None
-                        ) -> Activity | None:
+def ensure_initial_plan(
+    session: Session, subject, *, by=None, at: datetime | None = None
+) -> Activity | None:
     """R-FOLLOW-1: a new lead, customer under follow-up or opportunity gets the 48-hour plan
     (template `new_48h`), unless it already has a pending plan or nobody owns it."""
     if subject.owner_id is None:
@@ -68,14 +76,20 @@ def ensure_initial_plan(session: Session, subject, *, by=None, at: datetime | No
     hours = template.offset if template else 48
     at = at or now()
     plan = Activity(
-        kind="plan", subject=template.subject if template else "48小时回访",
-        template_code="new_48h", division_id=subject.division_id, owner_id=subject.owner_id,
-        created_by_id=getattr(by, "id", None), planned_at=at + timedelta(hours=hours),
+        kind="plan",
+        subject=template.subject if template else "48小时回访",
+        template_code="new_48h",
+        division_id=subject.division_id,
+        owner_id=subject.owner_id,
+        created_by_id=getattr(by, "id", None),
+        planned_at=at + timedelta(hours=hours),
         **_subject_fields(subject),
     )
     session.add(plan)
     session.flush()
-    if isinstance(subject, Customer):
+    if isinstance(subject, Customer) and (
+        subject.next_followup_at is None or subject.next_followup_at > plan.planned_at
+    ):
         subject.next_followup_at = plan.planned_at
     return plan
 
@@ -95,9 +109,17 @@ def _subject_of(plan: Activity):
     return plan.opportunity or plan.lead or plan.customer
 
 
-def complete_plan(session: Session, plan: Activity, *, by, feedback_reason_id: int | None,
-                  feedback: str | None = None, result: str | None = None,
-                  next_at: datetime | None = None, at: datetime | None = None) -> Activity | None:
+def complete_plan(
+    session: Session,
+    plan: Activity,
+    *,
+    by,
+    feedback_reason_id: int | None,
+    feedback: str | None = None,
+    result: str | None = None,
+    next_at: datetime | None = None,
+    at: datetime | None = None,
+) -> Activity | None:
     """R-FOLLOW-2: completing needs the customer's feedback; the next plan is due within the
     grade's interval (earlier allowed, later refused). Returns the next plan."""
     at = at or now()
@@ -111,9 +133,14 @@ def complete_plan(session: Session, plan: Activity, *, by, feedback_reason_id: i
     if next_at is None:
         next_at = datetime.combine(at.date() + timedelta(days=days), CARE_HOUR)
     elif next_at > latest:
-        raise BusinessRuleError(_l(
-            "下次回访不能晚于 %(day)s：%(grade)s 级客户最长间隔 %(days)s 天（R-GRADE-1）",
-            day=latest.date().isoformat(), grade=grade_code, days=days))
+        raise BusinessRuleError(
+            _l(
+                "下次回访不能晚于 %(day)s：%(grade)s 级客户最长间隔 %(days)s 天（R-GRADE-1）",
+                day=latest.date().isoformat(),
+                grade=grade_code,
+                days=days,
+            )
+        )
     elif next_at < at:
         raise BusinessRuleError(_l("下次回访时间不能早于现在"))
     plan.state, plan.done_at = "done", at
@@ -127,9 +154,15 @@ def complete_plan(session: Session, plan: Activity, *, by, feedback_reason_id: i
         session.flush()
         return None
     following = Activity(
-        kind="plan", subject="定期回访", division_id=plan.division_id, owner_id=plan.owner_id,
-        created_by_id=getattr(by, "id", None), planned_at=next_at,
-        customer_id=plan.customer_id, lead_id=plan.lead_id, opportunity_id=plan.opportunity_id,
+        kind="plan",
+        subject="定期回访",
+        division_id=plan.division_id,
+        owner_id=plan.owner_id,
+        created_by_id=getattr(by, "id", None),
+        planned_at=next_at,
+        customer_id=plan.customer_id,
+        lead_id=plan.lead_id,
+        opportunity_id=plan.opportunity_id,
     )
     session.add(following)
     if plan.customer is not None:
@@ -154,8 +187,9 @@ def satisfaction_day(signed_on: date) -> date:
     """R-FOLLOW-3: bought on day 1–15 → the 20th of that month; 16–31 → the 5th of the next."""
     if signed_on.day <= 15:
         return signed_on.replace(day=20)
-    year, month = (signed_on.year + 1, 1) if signed_on.month == 12 else (
-        signed_on.year, signed_on.month + 1)
+    year, month = (
+        (signed_on.year + 1, 1) if signed_on.month == 12 else (signed_on.year, signed_on.month + 1)
+    )
     return date(year, month, 5)
 
 
@@ -171,8 +205,10 @@ def template_due(template: FollowupTemplate, signed_on: date) -> datetime:
 def plan_followups_for_order(session: Session, order: Order, *, by=None) -> list[Activity]:
     """R-FOLLOW-3: an order's care plans from the `order` templates; saving the order again
     adds none twice, and cancelling the order cancels the plans still pending."""
-    existing = {a.template_code: a for a in session.scalars(
-        select(Activity).where(Activity.order_id == order.id))}
+    existing = {
+        a.template_code: a
+        for a in session.scalars(select(Activity).where(Activity.order_id == order.id))
+    }
     if order.state == "cancelled":
         for plan in existing.values():
             if plan.state == "pending":
@@ -180,9 +216,11 @@ def plan_followups_for_order(session: Session, order: Order, *, by=None) -> list
         session.flush()
         return []
     created = []
-    templates = session.scalars(select(FollowupTemplate).where(
-        FollowupTemplate.trigger == "order", FollowupTemplate.active.is_(True))
-        .order_by(FollowupTemplate.sort_order))
+    templates = session.scalars(
+        select(FollowupTemplate)
+        .where(FollowupTemplate.trigger == "order", FollowupTemplate.active.is_(True))
+        .order_by(FollowupTemplate.sort_order)
+    )
     for template in templates:
         plan = existing.get(template.code)
         due = template_due(template, order.signed_on)
@@ -192,25 +230,43 @@ def plan_followups_for_order(session: Session, order: Order, *, by=None) -> list
             if plan.state == "pending":
                 plan.planned_at = due  # the signing date may have been corrected
             continue
-        plan = Activity(kind="plan", subject=template.subject, template_code=template.code,
-                        order_id=order.id, customer_id=order.customer_id,
-                        division_id=order.division_id, owner_id=order.owner_id,
-                        created_by_id=getattr(by, "id", None), planned_at=due)
+        plan = Activity(
+            kind="plan",
+            subject=template.subject,
+            template_code=template.code,
+            order_id=order.id,
+            customer_id=order.customer_id,
+            division_id=order.division_id,
+            owner_id=order.owner_id,
+            created_by_id=getattr(by, "id", None),
+            planned_at=due,
+        )
         session.add(plan)
         created.append(plan)
     session.flush()
     return created
 
 
-def change_grade(session: Session, customer: Customer, old_grade_id: int | None, *, by=None,
-                 at: datetime | None = None) -> None:
+def change_grade(
+    session: Session,
+    customer: Customer,
+    old_grade_id: int | None,
+    *,
+    by=None,
+    at: datetime | None = None,
+) -> None:
     """A new grade moves the next due date when its interval is shorter (R-GRADE-1); the
     change itself is in the audit log with the old and new grade."""
     if customer.grade_id == old_grade_id:
         return
     at = at or now()
-    record_event(session, "grade_change", customer, user=by,
-                 changes={"grade_id": [old_grade_id, customer.grade_id]})
+    record_event(
+        session,
+        "grade_change",
+        customer,
+        user=by,
+        changes={"grade_id": [old_grade_id, customer.grade_id]},
+    )
     _code, days = grade_interval(session, customer)
     base = customer.last_followup_at or at
     latest = datetime.combine(base.date() + timedelta(days=days), CARE_HOUR)
@@ -222,8 +278,9 @@ def change_grade(session: Session, customer: Customer, old_grade_id: int | None,
     session.flush()
 
 
-def write_instruction(session: Session, plan: Activity, text: str, *, by,
-                      at: datetime | None = None) -> None:
+def write_instruction(
+    session: Session, plan: Activity, text: str, *, by, at: datetime | None = None
+) -> None:
     """R-FOLLOW-6: a division head (or group manager) writes 领导批示 to the assignee."""
     if by.role_code not in ("division_head", "group_manager"):
         raise BusinessRuleError(_l("只有版块负责人或集团管理层可以写领导批示"))
@@ -235,8 +292,9 @@ def write_instruction(session: Session, plan: Activity, text: str, *, by,
     session.flush()
 
 
-def acknowledge_instruction(session: Session, plan: Activity, reply: str, *, by,
-                            at: datetime | None = None) -> None:
+def acknowledge_instruction(
+    session: Session, plan: Activity, reply: str, *, by, at: datetime | None = None
+) -> None:
     """The assignee acknowledges the instruction and replies (R-FOLLOW-6)."""
     if not plan.instruction:
         raise BusinessRuleError(_l("该记录没有领导批示"))
@@ -256,8 +314,11 @@ def escalation_criterion(at: datetime):
     cutoff = start_of_day(at) - timedelta(days=ESCALATE_AFTER_DAYS)
     return or_(
         and_(Activity.state == "pending", Activity.planned_at < cutoff),
-        and_(Activity.instruction.is_not(None), Activity.instruction_ack_at.is_(None),
-             Activity.instruction_at < at - timedelta(days=ESCALATE_AFTER_DAYS)),
+        and_(
+            Activity.instruction.is_not(None),
+            Activity.instruction_ack_at.is_(None),
+            Activity.instruction_at < at - timedelta(days=ESCALATE_AFTER_DAYS),
+        ),
     )
 
 
@@ -270,23 +331,31 @@ def sweep_followups(session: Session, day: date) -> dict[str, int]:
     """Daily: overdue marks, escalations, stale leads/opportunities (set-based, idempotent)."""
     at = datetime.combine(day, time(0, 0))
     overdue = session.execute(
-        update(Activity).where(overdue_criterion(at), Activity.overdue_at.is_(None))
-        .values(overdue_at=at).execution_options(synchronize_session=False)).rowcount
+        update(Activity)
+        .where(overdue_criterion(at), Activity.overdue_at.is_(None))
+        .values(overdue_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     escalated = session.execute(
-        update(Activity).where(escalation_criterion(at), Activity.escalated_at.is_(None))
-        .values(escalated_at=at).execution_options(synchronize_session=False)).rowcount
+        update(Activity)
+        .where(escalation_criterion(at), Activity.escalated_at.is_(None))
+        .values(escalated_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     stale_cutoff = at - timedelta(days=STALE_AFTER_DAYS)
     stale = 0
     for model, column, open_ in (
         (Lead, Activity.lead_id, Lead.status.in_(("new", "following"))),
         (Opportunity, Activity.opportunity_id, Opportunity.closed_at.is_(None)),
     ):
-        recent = exists().where(column == model.id, or_(
-            Activity.done_at >= stale_cutoff, Activity.created_at >= stale_cutoff))
+        recent = exists().where(
+            column == model.id,
+            or_(Activity.done_at >= stale_cutoff, Activity.created_at >= stale_cutoff),
+        )
         stale += session.execute(
-            update(model).where(open_, model.stale_since.is_(None),
-                                model.created_at < stale_cutoff, ~recent)
-            .values(stale_since=at).execution_options(synchronize_session=False)).rowcount
+            update(model)
+            .where(open_, model.stale_since.is_(None), model.created_at < stale_cutoff, ~recent)
+            .values(stale_since=at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     return {"overdue marked": overdue, "escalated": escalated, "stale flagged": stale}
-
-

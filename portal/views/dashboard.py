@@ -7,7 +7,8 @@ from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
 from portal.extensions import db
-from portal.services.dashboard import dashboard_figures
+from portal.services.dashboard import dashboard_figures, escalation_queue, overdue_per_clerk
+from portal.services.service_requests import dashboard_service_metrics
 
 
 class DashboardView(AdminIndexView):
@@ -19,5 +20,11 @@ class DashboardView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        figures = dashboard_figures(db.session, current_user)
-        return self.render("admin/dashboard.html", figures=figures)
+        user = current_user._get_current_object()
+        return self.render(
+            "admin/dashboard.html",
+            figures=dashboard_figures(db.session, user),
+            overdue_by_clerk=overdue_per_clerk(db.session, user),
+            escalations=escalation_queue(db.session, user),
+            service=dashboard_service_metrics(db.session, user),
+        )

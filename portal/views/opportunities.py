@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask_admin.contrib.sqla.filters import (
     DateBetweenFilter,
     IntEqualFilter,
 )
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms.validators import ValidationError
 
+from portal.clock import now
+from portal.extensions import db
 from portal.models import (
     LostReason,
     Opportunity,
     Stage,
+    StageChange,
 )
+from portal.services.followups import ensure_initial_plan
+from portal.services.opportunities import stage_changed
 from portal.views import formatters as fmt
 from portal.views.children import COMMON_LABELS, ChildOfCustomerView
 from portal.views.options import (
@@ -79,3 +86,30 @@ class OpportunityView(ChildOfCustomerView):
             raise ValidationError(_l("输单必须选择输单原因"))
         if model.probability is None and model.stage is not None:
             model.probability = model.stage.probability
+        user = current_user._get_current_object()
+        if is_created:
+            model.stage_entered_at = model.last_action_at = now()
+        else:  # stage history, days in stage, won/lost closing (R-REPORT-4)
+            stage_changed(db.session, model, g.get("audit_before", {}).get("stage_id"), by=user)
+
+    def after_model_change(self, form, model, is_created):
+        if is_created:
+            db.session.add(
+                StageChange(
+                    opportunity_id=model.id,
+                    from_stage_id=None,
+                    to_stage_id=model.stage_id,
+                    at=model.stage_entered_at,
+                    by_id=current_user.id,
+                )
+            )
+            ensure_initial_plan(db.session, model, by=current_user)  # R-FOLLOW-1
+        super().after_model_change(form, model, is_created)
+
+    presets = (("all", _l("全部商机")), ("open", _l("进行中")), ("stale", _l("30天无行动")))
+
+    def preset_filter(self, code):
+        return {
+            "open": Opportunity.closed_at.is_(None),
+            "stale": Opportunity.stale_since.is_not(None),
+        }.get(code)

@@ -8,11 +8,15 @@ from flask_admin.contrib.sqla.filters import (
     IntEqualFilter,
 )
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
+from portal.extensions import db
 from portal.i18n import choices
 from portal.models import (
     Order,
 )
+from portal.services.churn import on_order_recorded
+from portal.services.followups import plan_followups_for_order
 from portal.views import formatters as fmt
 from portal.views.children import COMMON_LABELS, ChildOfCustomerView
 from portal.views.options import (
@@ -59,3 +63,11 @@ class OrderView(ChildOfCustomerView):
     form_choices = {"state": choices("order_state")}
     form_ajax_refs = {"customer": customer_picker(), "opportunity": opportunity_picker()}
     form_args = {"owner": {"query_factory": assignable_users}}
+
+    def after_model_change(self, form, model, is_created):
+        """R-FOLLOW-3: the purchase plans (none twice; cancelled with the order); an order
+        also clears a churn warning (R-CHURN-1)."""
+        user = current_user._get_current_object()
+        plan_followups_for_order(db.session, model, by=user)
+        on_order_recorded(db.session, model, by=user)
+        super().after_model_change(form, model, is_created)

@@ -86,13 +86,17 @@ def test_clerk_edit_keeps_the_heads_instruction(login, session, activity):
         data=_form(activity, owner=str(activity.owner_id), instruction="本周内上门拜访"),
     )
     saved = _fresh(session, activity.id)
-    login("east.clerk1").post(
-        f"{URL}/edit/?id={activity.id}",
-        data=_form(saved, instruction_reply="已约周四上门", instruction=""),
-    )
+    clerk = login("east.clerk1")
+    # The clerk's own edit (and a forged empty instruction) leaves the instruction alone…
+    clerk.post(f"{URL}/edit/?id={activity.id}",
+               data=_form(saved, subject="电话回访（改）", instruction=""))
+    assert _fresh(session, activity.id).instruction == "本周内上门拜访"
+    # …and he replies on the acknowledge page, which stamps the acknowledgement (R-FOLLOW-6).
+    response = clerk.post(f"{URL}/acknowledge/?id={activity.id}", data={"reply": "已约周四上门"})
+    assert response.status_code == 302
     saved = _fresh(session, activity.id)
     assert saved.instruction == "本周内上门拜访"
-    assert saved.instruction_reply == "已约周四上门"
+    assert saved.instruction_reply == "已约周四上门" and saved.instruction_ack_at is not None
 
 
 def test_division_admin_cannot_write_an_instruction(login, session, activity):
