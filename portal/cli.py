@@ -40,8 +40,13 @@ def demo_command(customers: int, seed: int) -> None:
     db.session.commit()
     click.echo(report)
     if customers:
-        click.echo("--customers: bulk generation is not implemented yet (issue #4)", err=True)
-        raise SystemExit(2)
+        # Issue #4: N generated customers on top of the demo, then fresh statistics.
+        from portal.services.bulk_demo import load_bulk_customers, refresh_statistics
+
+        bulk = load_bulk_customers(db.session, customers, seed=seed, progress=click.echo)
+        db.session.commit()
+        click.echo(bulk)
+        click.echo(f"statistics refreshed in {refresh_statistics(db.engine):.1f} s")
 
 
 @click.command("sweep")

@@ -47,6 +47,7 @@ from portal.models.lookups import (
     Source,
     Stage,
 )
+from portal.models.search import CustomerGram
 
 __all__ = [
     "ACCOUNT_CHANGES",
@@ -58,6 +59,7 @@ __all__ = [
     "CompanyNature",
     "Contact",
     "Customer",
+    "CustomerGram",
     "CustomerShare",
     "DIVISION_ROLES",
     "Division",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -83,8 +84,31 @@ class Customer(BusinessRecord, Base):
         Index("ix_customers_division_owner_updated", "division_id", "owner_id", "updated_at"),
         Index("ix_customers_division_created", "division_id", "created_at"),
         Index("ix_customers_next_followup", "division_id", "next_followup_at"),
-        Index("ix_customers_grade", "division_id", "grade_id"),
         Index("ix_customers_mobile", "mobile"),
+        # Lists at a million customers (issue #4): each index gives one list its rows in
+        # order within a division, carrying what the scope and the filter test.
+        Index("ix_customers_list", "division_id", "pinned", "updated_at", "id", "owner_id"),
+        Index(
+            "ix_customers_pool",
+            "division_id",
+            "in_pool_since",
+            "id",
+            postgresql_where=text("owner_id IS NULL"),
+            sqlite_where=text("owner_id IS NULL"),
+        ),
+        Index(
+            "ix_customers_grade_industry",
+            "division_id",
+            "grade_id",
+            "industry_id",
+            "pinned",
+            "updated_at",
+            "id",
+        ),
+        # Search candidates checked without reading the table rows (portal/search.py).
+        Index(
+            "ix_customers_search", "id", "division_id", "owner_id", "pinned", "updated_at", "name"
+        ),
     )
     name: Mapped[str] = mapped_column(String(50), nullable=False)
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="company")

@@ -3,7 +3,7 @@ optimistic locking and safe export defaults for every model view."""
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import ValidationError
@@ -26,9 +27,11 @@ from portal.export import to_csv, to_xlsx
 from portal.extensions import db
 from portal.models import User
 from portal.permissions import can, can_action
+from portal.search import INDEXED_SEARCHES
 from portal.services import BusinessRuleError
 from portal.services.audit import record_change, record_event, snapshot
 from portal.validation import strip
+from portal.views import paging
 
 # Friendly messages for constraint names (the raw database error never reaches a user).
 CONSTRAINT_MESSAGES = {
@@ -237,7 +240,16 @@ class PortalModelView(ModelView):
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Plain substring match per word, with LIKE wildcards escaped: searching "%"
-        finds a "%", not every row. (Own columns only; no joins needed.)"""
+        finds a "%", not every row. (Own columns only; no joins needed.) A model with a
+        search index (portal/search.py: customers) gets the same match through it."""
+        indexed = INDEXED_SEARCHES.get(self.model)
+        if indexed is not None:
+            criterion = indexed(db.session, search)
+            if criterion is not None:
+                query = query.filter(criterion)
+                if count_query is not None:
+                    count_query = count_query.filter(criterion)
+            return query, count_query, joins, count_joins
         for term in search.split():
             criterion = or_(
                 *(field.icontains(term, autoescape=True) for field, _path in self._search_fields)
@@ -246,6 +258,53 @@ class PortalModelView(ModelView):
             if count_query is not None:
                 count_query = count_query.filter(criterion)
         return query, count_query, joins, count_joins
+
+    # -- lists of a million rows (issue #4): bounded count, pages chosen by id -----------
+    def get_list(
+        self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None
+    ):
+        """Flask-Admin's get_list, with the count of portal/views/paging.py and, for a
+        page of the list, its ids read from the sort index before its rows are loaded."""
+        joins, count_joins = {}, {}
+        query, count_query = self.get_query(), self.get_count_query()
+        if self._search_supported and search:
+            query, count_query, joins, count_joins = self._apply_search(
+                query, count_query, joins, count_joins, search
+            )
+        if filters and self._filters:
+            query, count_query, joins, count_joins = self._apply_filters(
+                query, count_query, joins, count_joins, filters
+            )
+        user = current_user
+        hint = paging.division_hint(self.model, user)
+        if hint is not None:
+            query, count_query = query.filter(hint), count_query.filter(hint)
+        key = (
+            self.endpoint,
+            getattr(user, "id", None),
+            getattr(user, "role_code", None),
+            getattr(user, "division_id", None),
+            search or "",
+            tuple(filters or ()),
+            request.args.get("preset"),
+        )
+        query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
+        options = [joinedload(j) for j in self._auto_joins]
+        size = self.page_size if page_size is None else page_size
+        if not execute or not size or size > max(self.page_size_options):
+            # Exports and unbounded pages: one plain query, as Flask-Admin does.
+            count = paging.count_rows(count_query, key)
+            query = self._apply_pagination(query.options(*options), page, size)
+            return count, (query.all() if execute else query)
+        if sort_column is not None:
+            tiebreak_desc = sort_desc
+        else:
+            default = list(self._get_default_order())
+            tiebreak_desc = bool(default[-1][2]) if default else True
+        count, ids = paging.page_and_count(
+            query, count_query, self.model, page, size, key=key, tiebreak_desc=tiebreak_desc
+        )
+        return count, paging.load_rows(db.session, self.model, ids, options)
 
     def get_one(self, id):
         """Load by id within scope; anything else is a 404 (R-SCOPE-4)."""
@@ -332,7 +391,7 @@ class PortalModelView(ModelView):
                 "error",
             )
             return False
-        self._before = snapshot(model)
+        g.audit_before = snapshot(model)  # per request: views are shared by all threads
         return super().update_model(form, model)
 
     def on_model_change(self, form, model, is_created):
@@ -373,7 +432,7 @@ class PortalModelView(ModelView):
             record_change(
                 db.session,
                 model,
-                getattr(self, "_before", {}),
+                g.get("audit_before", {}),
                 user=current_user,
                 ip=request.remote_addr,
             )

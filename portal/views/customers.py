@@ -125,7 +125,7 @@ class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
         "updated_at",
     )
     column_labels = LABELS
-    column_searchable_list = ("name", "mobile", "phone", "address")
+    column_searchable_list = ("name", "mobile")  # see portal/search.py
     column_sortable_list = (
         "name",
         "pinned",
