@@ -37,13 +37,25 @@ def duplicate_customers(session: Session, lead: Lead) -> list[Customer]:
         conditions.append(Customer.mobile == lead.mobile)
     if not conditions:
         return []
-    return list(session.scalars(select(Customer).where(
-        Customer.division_id == lead.division_id, or_(*conditions)).order_by(Customer.id)))
+    return list(
+        session.scalars(
+            select(Customer)
+            .where(Customer.division_id == lead.division_id, or_(*conditions))
+            .order_by(Customer.id)
+        )
+    )
 
 
-def convert_lead(session: Session, lead: Lead, *, by: User, link_to: Customer | None = None,
-                 opportunity: OpportunityDraft | None = None, owner: User | None = None,
-                 at: datetime | None = None) -> Customer:
+def convert_lead(
+    session: Session,
+    lead: Lead,
+    *,
+    by: User,
+    link_to: Customer | None = None,
+    opportunity: OpportunityDraft | None = None,
+    owner: User | None = None,
+    at: datetime | None = None,
+) -> Customer:
     """Convert one lead; raises BusinessRuleError when it was converted or invalid already.
 
     The status flip is a conditional UPDATE, so two clerks converting the same lead at
@@ -52,15 +64,21 @@ def convert_lead(session: Session, lead: Lead, *, by: User, link_to: Customer | 
     at = at or now()
     owner_id = owner.id if owner is not None else (lead.owner_id or by.id)
     flipped = session.execute(
-        update(Lead).where(Lead.id == lead.id, Lead.status.in_(CONVERTIBLE))
-        .values(status="converted", converted_at=at, owner_id=owner_id,
-                version=Lead.version + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        update(Lead)
+        .where(Lead.id == lead.id, Lead.status.in_(CONVERTIBLE))
+        .values(status="converted", converted_at=at, owner_id=owner_id, version=Lead.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not flipped:
         session.refresh(lead)
         state = _l("已转化") if lead.status == "converted" else _l("无效")
-        raise BusinessRuleError(_l("线索“%(name)s”状态为%(state)s，不能再转化（R-CONVERT-2）",
-                                   name=lead.person_name, state=state))
+        raise BusinessRuleError(
+            _l(
+                "线索“%(name)s”状态为%(state)s，不能再转化（R-CONVERT-2）",
+                name=lead.person_name,
+                state=state,
+            )
+        )
     session.refresh(lead)
     if link_to is not None:
         if link_to.division_id != lead.division_id:
@@ -68,58 +86,109 @@ def convert_lead(session: Session, lead: Lead, *, by: User, link_to: Customer | 
         customer = link_to
     else:
         name = (lead.company or lead.person_name).strip()
-        taken = session.scalar(select(Customer.id).where(
-            Customer.division_id == lead.division_id, Customer.name == name))
+        taken = session.scalar(
+            select(Customer.id).where(
+                Customer.division_id == lead.division_id, Customer.name == name
+            )
+        )
         if taken:
-            raise BusinessRuleError(_l(
-                "本版块已有客户“%(name)s”，请选择关联到该客户（R-ENTRY-3）", name=name))
+            raise BusinessRuleError(
+                _l("本版块已有客户“%(name)s”，请选择关联到该客户（R-ENTRY-3）", name=name)
+            )
         customer = Customer(
-            name=name, kind="company" if lead.company else "person",
-            division_id=lead.division_id, owner_id=owner_id, created_by_id=by.id,
-            source_id=lead.source_id, grade_id=lead.grade_id, region_code=lead.region_code,
-            remark=lead.remark, mobile=lead.mobile, email=lead.email, status="following",
+            name=name,
+            kind="company" if lead.company else "person",
+            division_id=lead.division_id,
+            owner_id=owner_id,
+            created_by_id=by.id,
+            source_id=lead.source_id,
+            grade_id=lead.grade_id,
+            region_code=lead.region_code,
+            remark=lead.remark,
+            mobile=lead.mobile,
+            email=lead.email,
+            status="following",
         )
         session.add(customer)
         session.flush()
-    if lead.mobile is None or not session.scalar(select(Contact.id).where(
-            Contact.customer_id == customer.id, Contact.mobile == lead.mobile)):
-        has_primary = session.scalar(select(Contact.id).where(
-            Contact.customer_id == customer.id, Contact.is_primary.is_(True)))
-        session.add(Contact(customer_id=customer.id, division_id=customer.division_id,
-                            owner_id=customer.owner_id, created_by_id=by.id,
-                            name=lead.person_name, mobile=lead.mobile, email=lead.email,
-                            is_primary=not has_primary))
+    if lead.mobile is None or not session.scalar(
+        select(Contact.id).where(Contact.customer_id == customer.id, Contact.mobile == lead.mobile)
+    ):
+        has_primary = session.scalar(
+            select(Contact.id).where(
+                Contact.customer_id == customer.id, Contact.is_primary.is_(True)
+            )
+        )
+        session.add(
+            Contact(
+                customer_id=customer.id,
+                division_id=customer.division_id,
+                owner_id=customer.owner_id,
+                created_by_id=by.id,
+                name=lead.person_name,
+                mobile=lead.mobile,
+                email=lead.email,
+                is_primary=not has_primary,
+            )
+        )
     lead.customer_id = customer.id
     # The lead's follow-ups stay on the lead and become visible from the customer too.
-    session.execute(update(Activity).where(Activity.lead_id == lead.id)
-                    .values(customer_id=customer.id)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Activity)
+        .where(Activity.lead_id == lead.id)
+        .values(customer_id=customer.id)
+        .execution_options(synchronize_session=False)
+    )
     if opportunity is not None:
-        created = open_opportunity(session, customer, title=opportunity.title,
-                                   amount=opportunity.amount, stage=opportunity.stage,
-                                   owner_id=customer.owner_id or owner_id, by=by, at=at)
+        created = open_opportunity(
+            session,
+            customer,
+            title=opportunity.title,
+            amount=opportunity.amount,
+            stage=opportunity.stage,
+            owner_id=customer.owner_id or owner_id,
+            by=by,
+            at=at,
+        )
         lead.opportunity_id = created.id
     ensure_initial_plan(session, customer, by=by, at=at)
-    record_event(session, "convert", lead, user=by,
-                 summary=f"线索 {lead.person_name} → 客户 {customer.name}")
+    record_event(
+        session, "convert", lead, user=by, summary=f"线索 {lead.person_name} → 客户 {customer.name}"
+    )
     session.flush()
     return customer
 
 
-def convert_many(session: Session, leads: list[Lead], *, by: User,
-                 owners: list[User] | None = None, with_opportunity: bool = False,
-                 at: datetime | None = None) -> list[Customer]:
+def convert_many(
+    session: Session,
+    leads: list[Lead],
+    *,
+    by: User,
+    owners: list[User] | None = None,
+    with_opportunity: bool = False,
+    at: datetime | None = None,
+) -> list[Customer]:
     """Mass conversion; leads shared round-robin among the chosen clerks. All or nothing."""
     begin_write(session)
     owners = owners or []
     customers = []
     for index, lead in enumerate(leads):
         owner = owners[index % len(owners)] if owners else None
-        draft = OpportunityDraft(title=f"{lead.company or lead.person_name}商机") \
-            if with_opportunity else None
+        draft = (
+            OpportunityDraft(title=f"{lead.company or lead.person_name}商机")
+            if with_opportunity
+            else None
+        )
         duplicates = duplicate_customers(session, lead)
-        customers.append(convert_lead(session, lead, by=by, owner=owner, opportunity=draft,
-                                      link_to=duplicates[0] if duplicates else None, at=at))
+        customers.append(
+            convert_lead(
+                session,
+                lead,
+                by=by,
+                owner=owner,
+                opportunity=draft,
+                link_to=duplicates[0] if duplicates else None,
+                at=at,
+            )
+        )
     return customers
-
-

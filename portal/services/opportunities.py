@@ -16,13 +16,25 @@ from portal.services.audit import record_event
 
 
 def first_stage(session: Session) -> Stage:
-    return session.scalar(select(Stage).where(Stage.active.is_(True), Stage.outcome == "open")
-                          .order_by(Stage.sort_order).limit(1))
+    return session.scalar(
+        select(Stage)
+        .where(Stage.active.is_(True), Stage.outcome == "open")
+        .order_by(Stage.sort_order)
+        .limit(1)
+    )
 
 
-def open_opportunity(session: Session, customer: Customer, *, title: str, by,
-                     amount: Decimal | None = None, stage: Stage | None = None,
-                     owner_id: int | None = None, at: datetime | None = None) -> Opportunity:
+def open_opportunity(
+    session: Session,
+    customer: Customer,
+    *,
+    title: str,
+    by,
+    amount: Decimal | None = None,
+    stage: Stage | None = None,
+    owner_id: int | None = None,
+    at: datetime | None = None,
+) -> Opportunity:
     """A new opportunity on a customer, at the first stage unless told, with its 48h plan."""
     from portal.services.followups import ensure_initial_plan
 
@@ -31,21 +43,41 @@ def open_opportunity(session: Session, customer: Customer, *, title: str, by,
         raise BusinessRuleError(_l("请填写商机名称"))
     stage = stage or first_stage(session)
     opportunity = Opportunity(
-        customer_id=customer.id, division_id=customer.division_id,
-        owner_id=owner_id or customer.owner_id, created_by_id=getattr(by, "id", None),
-        title=title.strip(), amount=amount, stage_id=stage.id, probability=stage.probability,
-        stage_entered_at=at, last_action_at=at)
+        customer_id=customer.id,
+        division_id=customer.division_id,
+        owner_id=owner_id or customer.owner_id,
+        created_by_id=getattr(by, "id", None),
+        title=title.strip(),
+        amount=amount,
+        stage_id=stage.id,
+        probability=stage.probability,
+        stage_entered_at=at,
+        last_action_at=at,
+    )
     session.add(opportunity)
     session.flush()
-    session.add(StageChange(opportunity_id=opportunity.id, from_stage_id=None,
-                            to_stage_id=stage.id, at=at, by_id=getattr(by, "id", None)))
+    session.add(
+        StageChange(
+            opportunity_id=opportunity.id,
+            from_stage_id=None,
+            to_stage_id=stage.id,
+            at=at,
+            by_id=getattr(by, "id", None),
+        )
+    )
     ensure_initial_plan(session, opportunity, by=by, at=at)
     session.flush()
     return opportunity
 
 
-def stage_changed(session: Session, opportunity: Opportunity, old_stage_id: int | None, *,
-                  by, at: datetime | None = None) -> None:
+def stage_changed(
+    session: Session,
+    opportunity: Opportunity,
+    old_stage_id: int | None,
+    *,
+    by,
+    at: datetime | None = None,
+) -> None:
     """Record a stage move (history, days in stage); won/lost close it, lost needs a reason."""
     at = at or now()
     if opportunity.stage_id == old_stage_id:
@@ -53,8 +85,15 @@ def stage_changed(session: Session, opportunity: Opportunity, old_stage_id: int 
     stage = session.get(Stage, opportunity.stage_id)
     if stage.outcome == "lost" and opportunity.lost_reason_id is None:
         raise BusinessRuleError(_l("输单必须选择输单原因"))
-    session.add(StageChange(opportunity_id=opportunity.id, from_stage_id=old_stage_id,
-                            to_stage_id=stage.id, at=at, by_id=getattr(by, "id", None)))
+    session.add(
+        StageChange(
+            opportunity_id=opportunity.id,
+            from_stage_id=old_stage_id,
+            to_stage_id=stage.id,
+            at=at,
+            by_id=getattr(by, "id", None),
+        )
+    )
     opportunity.stage_entered_at = at
     opportunity.last_action_at = at
     opportunity.stale_since = None
@@ -62,8 +101,9 @@ def stage_changed(session: Session, opportunity: Opportunity, old_stage_id: int 
     opportunity.closed_at = at if stage.outcome != "open" else None
     if stage.outcome == "won" and opportunity.customer is not None:
         opportunity.customer.status = "won"
-    record_event(session, "stage", opportunity, user=by,
-                 summary=f"{opportunity.title}: → {stage.name}")
+    record_event(
+        session, "stage", opportunity, user=by, summary=f"{opportunity.title}: → {stage.name}"
+    )
     session.flush()
 
 
