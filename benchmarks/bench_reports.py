@@ -131,7 +131,9 @@ def main() -> None:
     parser.add_argument("--password", default="Demo#2026")
     parser.add_argument("--runs", type=int, default=10, help="timed runs per report page")
     parser.add_argument("--pdf-runs", type=int, default=3, help="timed runs per PDF")
-    parser.add_argument("--bulk", type=int, default=50, help="customers in the bulk print")
+    parser.add_argument(
+        "--bulk", type=int, default=50, help="customers in the bulk print (0: none)"
+    )
     parser.add_argument("--query", default="", help="extra report arguments, e.g. division=1")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -169,6 +171,7 @@ def main() -> None:
                 args.pdf_runs,
             )
         )
+    if ids and token and args.bulk > 0:
         chosen = ids[: args.bulk]
         form = [("action", "print_profile"), ("csrf_token", html.unescape(token[1]))]
         form += [("rowid", i) for i in chosen]
