@@ -82,6 +82,9 @@ def login():
         if result.user is not None:
             session.clear()
             login_user(result.user, remember=form.remember.data)
+            if result.user.must_change_password:
+                flash(gettext("请先把临时密码改为您自己的密码"), "info")
+                return redirect(url_for("auth.password"))
             return redirect(safe_next(request.args.get("next")))
         form.password.errors.append(result.message)
     return render_template("auth/login.html", form=form), 200
@@ -97,6 +100,23 @@ def logout():
     session.clear()
     flash(gettext("您已退出登录"), "info")
     return redirect(url_for("auth.login"))
+
+
+# What an account still on its temporary password may open: nothing but changing it.
+OPEN_BEFORE_PASSWORD_CHANGE = {"auth.password", "auth.logout", "auth.set_locale", "static"}
+
+
+@bp.before_app_request
+def require_own_password():
+    """An account created with a temporary password changes it before anything else."""
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in OPEN_BEFORE_PASSWORD_CHANGE
+        and not (request.endpoint or "").endswith(".static")
+    ):
+        return redirect(url_for("auth.password"))
+    return None
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -646,6 +646,7 @@ def _apply_account_change(
             division_id=req.division_id,
             password_hash=hash_password(password),
             state="active",
+            must_change_password=True,  # the temporary password is only for the first sign-in
         )
         session.add(user)
         session.flush()

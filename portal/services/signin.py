@@ -100,5 +100,6 @@ def change_password(session: Session, user: User, old: str, new: str, repeat: st
     if new != repeat:
         raise BusinessRuleError(_l("两次输入的新密码不一致"))
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     user.rotate_session_token()
     session.flush()

@@ -96,6 +96,10 @@ def test_new_clerk_lifecycle_ends_with_a_working_sign_in(app, session, login):
     assert (user.role_code, user.division_id) == ("clerk", req.division_id)
     newcomer = app.test_client()
     assert newcomer.login("east.wang", password).status_code == 302
+    # The temporary password is replaced first; then the portal opens.
+    assert newcomer.get("/admin/").headers["Location"].endswith("/password")
+    changed = {"old_password": password, "new_password": "Eigen#2026", "repeat": "Eigen#2026"}
+    assert newcomer.post("/password", data=changed).status_code == 302
     assert newcomer.get("/admin/").status_code == 200
     # The password is shown once: the details page does not repeat it.
     assert password not in login("admin").get(f"{ACCOUNTS}/details/?id={req.id}").get_data(
