@@ -11,8 +11,6 @@ from portal.models import Customer
 from portal.models.crm import CHURN_STATES
 from portal.services.reports.criteria import ReportFilter, count_if
 
-MARKED = tuple(state for state in CHURN_STATES if state != "none")
-
 
 @dataclass
 class ChurnLine:
@@ -31,34 +29,30 @@ def churn_analysis(session: Session, f: ReportFilter, *, reasons: int = 10) -> C
     """Customers in scope per churn state now, and the period's movements: warnings raised
     (churn_warned_at), retentions and confirmed losses (churn_changed_at).
 
-    Only customers in a churn state carry those dates (clearing a warning resets them), so
-    the movements are counted among those few; with an index on (division_id,
-    churn_state) neither query reads the customers that never had a churn mark."""
+    One grouped pass over the customers; an index on (division_id, churn_state,
+    churn_warned_at, churn_changed_at) would make it read the index only. Clearing a
+    warning resets its date, so every customer warned in the period is still marked."""
     criteria = f.where(Customer)
-    now_counts = dict(
-        session.execute(
-            select(Customer.churn_state, func.count())
-            .where(*criteria)
-            .group_by(Customer.churn_state)
-        ).all()
-    )
-    warned = count_if(f.in_period(Customer.churn_warned_at))
-    changed = count_if(f.in_period(Customer.churn_changed_at))
-    moved = {
-        state: (int(w), int(c))
-        for state, w, c in session.execute(
-            select(Customer.churn_state, warned, changed)
-            .where(*criteria, Customer.churn_state.in_(MARKED))
-            .group_by(Customer.churn_state)
+    rows = session.execute(
+        select(
+            Customer.churn_state,
+            func.count(),
+            count_if(f.in_period(Customer.churn_warned_at)),
+            count_if(f.in_period(Customer.churn_changed_at)),
         )
-    }
+        .where(*criteria)
+        .group_by(Customer.churn_state)
+    ).all()
+    now_counts = {state: int(n) for state, n, _w, _c in rows}
+    warned = sum(int(w) for _s, _n, w, _c in rows)  # raised, whatever became of it
+    changed = {state: int(c) for state, _n, _w, c in rows}
     in_period = {
-        "warning": sum(w for w, _c in moved.values()),  # raised, whatever became of it
-        "retained": moved.get("retained", (0, 0))[1],
-        "lost": moved.get("lost", (0, 0))[1],
+        "warning": warned,
+        "retained": changed.get("retained", 0),
+        "lost": changed.get("lost", 0),
     }
     states = [
-        ChurnLine(state, int(now_counts.get(state, 0)), in_period.get(state, 0))
+        ChurnLine(state, now_counts.get(state, 0), in_period.get(state, 0))
         for state in CHURN_STATES
     ]
     lost_reasons = []
