@@ -62,6 +62,8 @@ def convert_lead(
     the same moment convert it once.
     """
     at = at or now()
+    if owner is not None and owner.division_id != lead.division_id:
+        raise BusinessRuleError(_l("负责人必须是线索所在版块的人员（R-SCOPE-1）"))
     owner_id = owner.id if owner is not None else (lead.owner_id or by.id)
     flipped = session.execute(
         update(Lead)

@@ -48,7 +48,7 @@ from portal.views.pickers import (
     lead_picker,
     opportunity_picker,
 )
-from portal.views.workflow import CompleteForm, ReplyForm, page
+from portal.views.workflow import CompleteForm, ReplyForm, as_id, page
 
 
 class ActivityView(PortalModelView):
@@ -204,9 +204,7 @@ class ActivityView(PortalModelView):
                     db.session,
                     plan,
                     by=current_user._get_current_object(),
-                    feedback_reason_id=int(form.feedback_reason.data)
-                    if form.feedback_reason.data
-                    else None,
+                    feedback_reason_id=as_id(form.feedback_reason.data),
                     feedback=form.feedback.data,
                     result=form.result.data,
                     next_at=form.next_at.data,

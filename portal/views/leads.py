@@ -46,7 +46,7 @@ from portal.views.options import (
 from portal.views.pickers import (
     customer_picker,
 )
-from portal.views.workflow import ConvertForm, duplicate_message, ids_arg, page
+from portal.views.workflow import ConvertForm, as_id, duplicate_message, ids_arg, page
 
 
 class LeadView(PortalModelView):
@@ -240,14 +240,15 @@ class LeadView(PortalModelView):
         )
 
     def _convert(self, leads, form, user):
-        stage = db.session.get(Stage, int(form.stage.data)) if form.stage.data else None
+        stage_id = as_id(form.stage.data)
+        stage = db.session.get(Stage, stage_id) if stage_id else None
         if len(leads) == 1:
             lead = leads[0]
             link = None
             if getattr(form, "link_to", None) is not None and form.link_to.data:
                 link = db.session.scalar(
                     select(Customer).where(
-                        Customer.id == int(form.link_to.data), scope.visible(Customer, user)
+                        Customer.id == as_id(form.link_to.data), scope.visible(Customer, user)
                     )
                 )
             draft = None
@@ -257,7 +258,7 @@ class LeadView(PortalModelView):
                     amount=form.opportunity_amount.data,
                     stage=stage,
                 )
-            owners = self._owners(form)
+            owners = self._owners(form, leads)
             begin_write(db.session)
             lead = db.session.get(Lead, lead.id)
             return [
@@ -274,12 +275,13 @@ class LeadView(PortalModelView):
             db.session,
             leads,
             by=user,
-            owners=self._owners(form),
+            owners=self._owners(form, leads),
             with_opportunity=bool(form.create_opportunity.data),
         )
 
-    def _owners(self, form):
+    def _owners(self, form, leads):
         if getattr(form, "owners", None) is None or not form.owners.data:
             return []
-        allowed = {u.id: u for u in assignable_users()}
-        return [allowed[int(i)] for i in form.owners.data if int(i) in allowed]
+        divisions = {lead.division_id for lead in leads}
+        allowed = {u.id: u for u in assignable_users() if u.division_id in divisions}
+        return [allowed[as_id(i)] for i in form.owners.data if as_id(i) in allowed]

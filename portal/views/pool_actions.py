@@ -30,7 +30,7 @@ from portal.services.pool import (
     set_lock,
 )
 from portal.views.options import assignable_users
-from portal.views.workflow import AssignForm, HandoverForm, ReasonForm, ids_arg, page
+from portal.views.workflow import AssignForm, HandoverForm, ReasonForm, as_id, ids_arg, page
 
 
 def _user():
@@ -80,7 +80,7 @@ class PoolActions:
         }
         form.to_user.choices = [(str(i), u.display_name) for i, u in users.items()]
         if request.method == "POST" and form.validate():
-            target = users.get(int(form.to_user.data)) if form.to_user.data.isdigit() else None
+            target = users.get(as_id(form.to_user.data))
             try:
                 if target is None:
                     raise BusinessRuleError(gettext("请选择本版块的业务人员"))
@@ -215,8 +215,8 @@ class CustomerOwnershipActions:
         form.from_user.choices = [(str(i), u.display_name) for i, u in users.items()]
         form.to_user.choices = [("", gettext("公海"))] + form.from_user.choices
         if request.method == "POST" and form.validate():
-            giver = users.get(int(form.from_user.data)) if form.from_user.data else None
-            taker = users.get(int(form.to_user.data)) if form.to_user.data else None
+            giver = users.get(as_id(form.from_user.data))
+            taker = users.get(as_id(form.to_user.data))
             try:
                 if giver is None:
                     raise BusinessRuleError(gettext("请选择交出人"))

@@ -119,3 +119,9 @@ def duplicate_message(duplicate) -> str:
         what=what,
         owner=duplicate.owner_name or "—",
     )
+
+
+def as_id(value) -> int | None:
+    """A submitted choice as an id; anything that is not a positive number is no choice."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None

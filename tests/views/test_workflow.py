@@ -325,3 +325,44 @@ def test_dashboard_counts_for_the_clerk(login, session, world):
     )
     assert figures["plans_today"] == "1" and figures["plans_overdue"] == "1"
     assert figures["not_followed_3d"] == "1"
+
+
+def test_junk_in_workflow_forms_gets_a_message_not_an_error(login, session, world):
+    lead = make_lead(session, world["east.clerk1"], person_name="乱填线索")
+    customer = make_customer(session, world["east.clerk1"], name="乱填客户")
+    plan = Activity(
+        kind="plan",
+        subject="乱填回访",
+        customer_id=customer.id,
+        division_id=customer.division_id,
+        owner_id=world["east.clerk1"].id,
+        planned_at=now(),
+    )
+    session.add(plan)
+    session.commit()
+    clerk, head = login("east.clerk1"), login("east.head")
+    responses = [
+        clerk.post(f"/admin/lead/convert/?ids={lead.id}", data={"stage": "abc", "link_to": "x"}),
+        clerk.post(f"/admin/lead/convert/?ids=abc,{lead.id}x", data={}),
+        clerk.post(f"/admin/activity/complete/?id={plan.id}", data={"feedback_reason": "abc"}),
+        clerk.post("/admin/activity/complete/?id=abc", data={}),
+        head.post(
+            "/admin/customer/handover/", data={"from_user": "abc", "to_user": "x", "reason": "测试"}
+        ),
+        head.post("/admin/pool/assign/?ids=zz", data={"to_user": "zz"}),
+    ]
+    assert all(r.status_code in (200, 302, 404) for r in responses), [
+        r.status_code for r in responses
+    ]
+
+
+def test_group_manager_cannot_give_a_lead_to_another_division(login, session, world):
+    lead = make_lead(session, world["east.clerk1"], person_name="跨版块线索")
+    session.commit()
+    gm = login("gm")
+    gm.post(
+        f"/admin/lead/convert/?ids={lead.id}",
+        data={"link_to": "", "owners": [str(world["west.clerk1"].id)]},
+    )
+    customer = session.scalar(select(Customer).where(Customer.name == "跨版块线索"))
+    assert customer is None or customer.owner_id != world["west.clerk1"].id
