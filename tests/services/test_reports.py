@@ -81,8 +81,9 @@ def test_last_month_is_the_whole_previous_calendar_month():
 @pytest.fixture
 def compliance_world(session, world):
     """Clerk 1: 7 plans due (3 on time, 1 late, 1 overdue, 2 open), 3 with feedback, and
-    2 instructions on his activities planned in March, 1 acknowledged; clerk 2: 3 due (1 on time, 1 late,
-    1 overdue), 1 feedback; clerk 3 (no plans); a west clerk with 1 plan on time."""
+    2 instructions on his activities planned in March, 1 acknowledged; clerk 2: 3 due
+    (1 on time, 1 late, 1 overdue), 1 feedback; clerk 3 (no plans); a west clerk with 1
+    plan on time."""
     clerk3 = User(
         username="east.clerk3",
         display_name="东区业务员三",
@@ -192,6 +193,19 @@ def test_compliance_never_crosses_the_division_wall(session, compliance_world):
     east = compliance_world["east.clerk1"]
     report = followup_compliance(session, march(west_head, division=east))
     assert report.lines == [] and report.total.due == 0
+
+
+def test_compliance_keeps_assignees_outside_the_clerk_list(session, compliance_world):
+    head = compliance_world["east.head"]
+    customer = make_customer(session, head, name="负责人自己的客户")
+    make_activity(
+        session, customer, kind="plan", planned_at=at(3, 4), state="done", done_at=at(3, 4)
+    )
+    compliance_world["east.clerk2"].state = "deactivated"
+    session.commit()
+    lines = {x.name: (x.due, x.on_time) for x in followup_compliance(session, march(head)).lines}
+    assert lines["东区负责人"] == (1, 1)
+    assert lines["东区业务员二"] == (3, 1)  # deactivated, his plans still counted
 
 
 # -- R-REPORT-2 ---------------------------------------------------------------------------

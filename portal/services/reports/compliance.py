@@ -101,8 +101,9 @@ def followup_compliance(session: Session, f: ReportFilter) -> Compliance:
     names = dict(session.execute(people).all())
     missing = [i for i in figures if i is not None and i not in names]
     if missing:
+        # Assignees outside the clerk list (a head, a deactivated clerk) keep their line.
         names.update(
-            session.execute(select(User.id, User.display_name).where(User.id.in_(missing)))
+            session.execute(select(User.id, User.display_name).where(User.id.in_(missing))).all()
         )
     lines = []
     for user_id in sorted(names, key=lambda i: (names[i], i)):
