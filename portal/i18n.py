@@ -134,6 +134,18 @@ LABELS: dict[str, dict[str, object]] = {
         "frozen": _l("账号已冻结"),
         "deactivated": _l("账号已停用"),
     },
+    # OwnershipChange.kind (R-POOL-7), shown in the customer's 360° page.
+    "ownership_kind": {
+        "create": _l("建档"),
+        "claim": _l("领取"),
+        "assign": _l("分配"),
+        "release": _l("放入公海"),
+        "return": _l("自动回收"),
+        "handover": _l("交接"),
+        "transfer": _l("跨版块转移"),
+        "conflict": _l("冲突裁定"),
+        "convert": _l("线索转化"),
+    },
 }
 
 

@@ -157,6 +157,6 @@ def customer_profile(session: Session, user, customer: Customer) -> Profile:
     }
     if ids:
         profile.user_names = dict(
-            session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+            session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
         )
     return profile

@@ -368,6 +368,15 @@ def resolve_overdue(session: Session, at: datetime):
     )
 
 
+def handler_todo(user):
+    """分配给我: assigned to the user and not yet resolved."""
+    return and_(
+        ServiceRequest.handler_id == user.id,
+        ServiceRequest.status.in_(("assigned", "handling")),
+        ServiceRequest.resolved_at.is_(None),
+    )
+
+
 def waiting_feedback():
     return and_(ServiceRequest.status == "handling", ServiceRequest.resolved_at.is_not(None))
 

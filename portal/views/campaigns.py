@@ -7,12 +7,17 @@ from flask_login import current_user
 from wtforms.validators import ValidationError
 
 from portal import scope
+from portal.extensions import db
+from portal.services.campaigns import CampaignResults, campaign_results
 from portal.views import formatters as fmt
 from portal.views.base import PortalModelView
 from portal.views.children import COMMON_LABELS
 
 
 class CampaignView(PortalModelView):
+    """市场活动; the details page adds what the campaign brought (R-REPORT-7)."""
+
+    details_template = "admin/campaign_details.html"
     column_list = ("name", "theme", "channel", "starts_on", "ends_on", "budget", "actual_cost")
     column_labels = {
         **COMMON_LABELS,
@@ -44,3 +49,7 @@ class CampaignView(PortalModelView):
         if is_created and scope.sees_all(current_user):
             raise ValidationError(_l("集团人员请在版块内创建活动"))
         super().on_model_change(form, model, is_created)
+
+    def results(self, model) -> CampaignResults:
+        """Leads, conversions, revenue and ROI, as far as the viewer's scope goes."""
+        return campaign_results(db.session, current_user._get_current_object(), model)

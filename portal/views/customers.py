@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from flask import request
+from flask import abort, flash, redirect, request
+from flask_admin import expose
 from flask_admin.contrib.sqla.filters import (
     BooleanEqualFilter,
     DateTimeBetweenFilter,
@@ -16,11 +17,14 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.clock import now
 from portal.extensions import db
-from portal.i18n import choices
+from portal.i18n import choices, label
 from portal.models import Contact, Customer, Grade, Industry, Source
+from portal.services import BusinessRuleError, churn
+from portal.services.customer360 import customer_profile
 from portal.services.customers import name_taken, sync_contacts
 from portal.validation import Required, email, mobile, postcode, qq
 from portal.views import formatters as fmt
@@ -327,6 +331,76 @@ class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
         if is_created and "_add_opportunity" in request.form:
             return self.get_url("opportunity.create_view", customer_id=model.id)
         return super().get_save_return_url(model, is_created)
+
+    # -- customer care (issue #6): the 360° page, churn lists and decisions ------------------
+    # R-REPORT-6 and R-CHURN-1; the rules live in services/customer360.py and churn.py.
+    details_template = "admin/customer_details.html"
+    presets = (*presets, *((code, text) for code, text, _state in churn.PRESETS))
+    _preset_filter_without_churn = preset_filter
+
+    def preset_filter(self, code):
+        criterion = churn.preset_criterion(code)
+        return criterion if criterion is not None else self._preset_filter_without_churn(code)
+
+    def profile(self, model):
+        """The 360° sections, each within the viewer's scope."""
+        return customer_profile(db.session, current_user._get_current_object(), model)
+
+    def code_label(self, kind: str, code):
+        return label(kind, code)
+
+    def shown_mobile(self, record):
+        return fmt.masked_mobile_for_readers(self, None, record, "mobile")
+
+    def churn_offered(self, model, verb: str) -> bool:
+        user = current_user._get_current_object()
+        return self.is_action_allowed("churn") and churn.may(model, verb, user)
+
+    @expose("/<int:id>/churn/<verb>", methods=("POST",))
+    def churn_view(self, id, verb):
+        """暂缓流失 (retain: measure and date) or 确认流失 (lose: reason)."""
+        customer = self.get_one(id)
+        details = self.get_url(".details_view", id=customer.id)
+        if verb not in ("retain", "lose"):
+            abort(404)
+        user = current_user._get_current_object()
+        try:
+            if not self.is_action_allowed("churn"):
+                raise BusinessRuleError(gettext("您的角色不能处理流失预警"))
+            if verb == "retain":
+                churn.retain(
+                    db.session,
+                    customer,
+                    by=user,
+                    measure=request.form.get("measure"),
+                    until=_form_date(request.form.get("until")),
+                    ip=request.remote_addr,
+                )
+            else:
+                churn.confirm_lost(
+                    db.session,
+                    customer,
+                    by=user,
+                    reason=request.form.get("reason"),
+                    ip=request.remote_addr,
+                )
+            db.session.commit()
+        except BusinessRuleError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        except StaleDataError:
+            db.session.rollback()
+            flash(gettext("保存失败：该记录已被他人修改，请刷新后重试。"), "error")
+        else:
+            flash(gettext("已暂缓流失") if verb == "retain" else gettext("已确认流失"), "success")
+        return redirect(details)
+
+
+def _form_date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
 
 
 class PoolView(CustomerView):

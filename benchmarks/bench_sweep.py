@@ -1,0 +1,216 @@
+"""Time the customer-care sweep steps (issue #6) over a large table.
+
+    .venv/bin/python benchmarks/bench_sweep.py [--database-url URL] [--customers 1000000]
+        [--orders-ratio 0.6] [--service 100000] [--plain]
+
+Builds the schema with `setup` in the given database (default: a fresh SQLite file under
+/tmp; for PostgreSQL start benchmarks/pg_server.py and pass its URL), loads the demo, adds
+N customers with `flask demo --customers N`'s generator (services/bulk_demo.py) or, with
+--plain or when that generator is missing, with plain INSERTs of customers only; then
+adds orders for a share of the customers (signed over the last 24 months) and service
+requests, and times each of the three steps twice: the first run does the work, the
+second shows the cost of an idempotent run that changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.clock import now  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import (  # noqa: E402
+    Customer,
+    Division,
+    Order,
+    ServicePriority,
+    ServiceRequest,
+    ServiceType,
+    User,
+)
+from portal.services import churn, service_requests, value  # noqa: E402
+from portal.services.demo import load_demo  # noqa: E402
+
+CHUNK = 20_000
+
+
+def _chunks(rows, size=CHUNK):
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def plain_customers(session, n: int, rng: random.Random) -> None:
+    divisions = list(session.scalars(select(Division.id).order_by(Division.id)))
+    owners = {
+        d: list(
+            session.scalars(select(User.id).where(User.division_id == d, User.role_code == "clerk"))
+        )
+        for d in divisions
+    }
+    at = now()
+    for start in range(0, n, CHUNK):
+        rows = []
+        for i in range(start, min(n, start + CHUNK)):
+            division = divisions[i % len(divisions)]
+            rows.append(
+                {
+                    "division_id": division,
+                    "owner_id": rng.choice([*owners[division], None]),
+                    "name": f"压测客户{i:07d}",
+                    "kind": "company",
+                    "status": "following",
+                    "churn_state": "none",
+                    "pinned": False,
+                    "locked": False,
+                    "version": 1,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+        session.execute(insert(Customer), rows)
+        session.commit()
+
+
+def add_orders(session, ratio: float, rng: random.Random) -> int:
+    ids = session.execute(select(Customer.id, Customer.division_id, Customer.owner_id)).all()
+    chosen = [row for row in ids if rng.random() < ratio]
+    today = now().date()
+    rows = []
+    for n, (customer_id, division_id, owner_id) in enumerate(chosen):
+        for k in range(1 + (n % 3 == 0)):
+            rows.append(
+                {
+                    "customer_id": customer_id,
+                    "division_id": division_id,
+                    "owner_id": owner_id,
+                    "number": f"B{customer_id}-{k}",
+                    "amount": Decimal(rng.randrange(1, 500) * 1000),
+                    "signed_on": today - timedelta(days=rng.randrange(0, 730)),
+                    "state": "valid" if rng.random() < 0.95 else "cancelled",
+                    "version": 1,
+                }
+            )
+    for chunk in _chunks(rows):
+        session.execute(insert(Order), chunk)
+        session.commit()
+    return len(rows)
+
+
+def add_service(session, n: int, rng: random.Random) -> None:
+    customers = session.execute(
+        select(Customer.id, Customer.division_id, Customer.owner_id)
+        .where(Customer.owner_id.is_not(None))
+        .limit(n)
+    ).all()
+    types = list(session.scalars(select(ServiceType.id)))
+    priorities = list(session.scalars(select(ServicePriority.id)))
+    at = now()
+    rows = []
+    for customer_id, division_id, owner_id in customers:
+        created = at - timedelta(hours=rng.randrange(1, 24 * 90))
+        started = rng.random() < 0.7
+        rows.append(
+            {
+                "customer_id": customer_id,
+                "division_id": division_id,
+                "owner_id": owner_id,
+                "created_by_id": owner_id,
+                "type_id": rng.choice(types),
+                "priority_id": rng.choice(priorities),
+                "summary": "压测服务",
+                "status": "handling" if started else "new",
+                "handler_id": owner_id if started else None,
+                "handling_at": created + timedelta(hours=rng.randrange(1, 48)) if started else None,
+                "created_at": created,
+                "updated_at": created,
+                "channel": "phone",
+                "direction": "inbound",
+                "reopened_count": 0,
+                "version": 1,
+            }
+        )
+    for chunk in _chunks(rows):
+        session.execute(insert(ServiceRequest), chunk)
+        session.commit()
+
+
+def analyze(engine) -> None:
+    """Fresh planner statistics for the tables the sweep reads."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("VACUUM ANALYZE customers, orders, service_requests")
+        else:
+            connection.exec_driver_sql("ANALYZE")
+
+
+def timed(session, step, day) -> tuple[float, dict]:
+    started = time.perf_counter()
+    counts = step(session, day)
+    session.commit()
+    return time.perf_counter() - started, counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders-ratio", type=float, default=0.6)
+    parser.add_argument("--service", type=int, default=100_000)
+    parser.add_argument("--plain", action="store_true", help="plain INSERTs of customers only")
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    result = app.test_cli_runner().invoke(args=["setup"])
+    assert result.exit_code == 0, result.output
+    rng = random.Random(6)
+    with app.app_context():
+        session = db.session
+        started = time.perf_counter()
+        load_demo(session)
+        session.commit()
+        try:
+            if args.plain:
+                raise ImportError
+            from portal.services.bulk_demo import load_bulk_customers, refresh_statistics
+        except ImportError:
+            plain_customers(session, args.customers, rng)
+            refresh_statistics = None
+        else:
+            load_bulk_customers(session, args.customers, seed=6, progress=lambda *_: None)
+            session.commit()
+        orders = add_orders(session, args.orders_ratio, rng)
+        add_service(session, args.service, rng)
+        if refresh_statistics is not None:
+            refresh_statistics(db.engine)
+        session.close()
+        analyze(db.engine)
+        customers = session.scalar(select(func.count()).select_from(Customer))
+        print(
+            f"{db.engine.dialect.name}: {customers} customers, {orders} orders, "
+            f"{args.service} service requests loaded in {time.perf_counter() - started:.0f} s"
+        )
+        day = now().date()
+        for name, step in (
+            ("service", service_requests.sweep_service),
+            ("churn", churn.sweep_churn),
+            ("value", value.sweep_value_classes),
+        ):
+            for run in ("first", "second"):
+                seconds, counts = timed(session, step, day)
+                figures = ", ".join(f"{k} {v}" for k, v in counts.items())
+                print(f"  {name:8s} {run:6s} {seconds:7.2f} s  ({figures})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
