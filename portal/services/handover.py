@@ -44,6 +44,7 @@ from portal.models import (
     User,
 )
 from portal.services import BusinessRuleError
+from portal.services.sharing import end_shares
 
 # Roles that can hold customers (a division admin only reads them).
 RECEIVING_ROLES = ("clerk", "division_head")
@@ -144,6 +145,8 @@ def hand_over(
     giver = from_user.id
     owned = Customer.owner_id == giver
 
+    # A new owner grants his own shares (R-SCOPE-2); the old ones end with the hand-over.
+    end_shares(session, list(session.scalars(select(Customer.id).where(owned))))
     # Order matters: children are found through the customers' current owner.
     _log_ownership(
         session,

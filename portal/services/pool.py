@@ -39,6 +39,7 @@ from portal.models import (
 )
 from portal.services import BusinessRuleError
 from portal.services.audit import record_event
+from portal.services.sharing import end_shares
 
 HOLDING_ROLES = ("clerk", "division_head")
 
@@ -105,6 +106,7 @@ def _take(
 ) -> None:
     """Conditional UPDATE per customer: only a customer still in the pool is taken, so of
     several clerks clicking at once exactly one wins (STACK-NOTES "Concurrency")."""
+    end_shares(session, list(ids))  # a new owner grants his own shares
     for customer_id in ids:
         won = session.execute(
             update(Customer)
@@ -361,9 +363,10 @@ def release(
 
 def _to_pool(session: Session, ids: Sequence[int], *, at: datetime) -> None:
     """Into the pool: owner cleared, previous owner kept for the cooldown, lock dropped,
-    pending plans cancelled (nobody follows a pool customer up)."""
+    pending plans cancelled (nobody follows a pool customer up), shares ended."""
     if not ids:
         return
+    end_shares(session, list(ids))
     session.execute(
         update(Customer)
         .where(Customer.id.in_(ids))

@@ -14,7 +14,7 @@ from flask_admin.model.fields import AjaxSelectField
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,7 +25,7 @@ from portal import scope
 from portal.clock import now
 from portal.export import to_csv, to_xlsx
 from portal.extensions import db
-from portal.models import User
+from portal.models import Customer, User
 from portal.permissions import can, can_action
 from portal.search import INDEXED_SEARCHES
 from portal.services import BusinessRuleError
@@ -419,11 +419,24 @@ class PortalModelView(ModelView):
             raise ValidationError(_l("不能把记录放到其他版块"))
         owner_id = getattr(model, "owner_id", None)
         if owner_id is not None and owner_id != user.id:
-            if not scope.sees_division(user):
+            if not scope.sees_division(user) and not self._keeps_owner(model, owner_id):
                 raise ValidationError(_l("不能把记录指派给他人"))
             owner = db.session.get(User, owner_id)
             if owner is None or owner.division_id != user.division_id:
                 raise ValidationError(_l("负责人必须是本版块的人员"))
+
+    def _keeps_owner(self, model, owner_id) -> bool:
+        """A clerk with a read-write share may save a colleague's record as long as the
+        owner stays the same, or follows the shared customer (contacts, opportunities)."""
+        before = g.get("audit_before") or {}
+        if "owner_id" in before and before["owner_id"] == owner_id:
+            return True
+        customer = getattr(model, "customer", None)
+        if customer is None or customer.owner_id != owner_id:
+            return False
+        return db.session.scalar(select(Customer.id).where(
+            Customer.id == customer.id, scope.visible(Customer, current_user, for_edit=True)
+        )) is not None
 
     def after_model_change(self, form, model, is_created):
         if is_created:

@@ -379,3 +379,16 @@ def test_twenty_parallel_claims_by_one_clerk_under_a_cap_of_five(app, session, w
         select(func.count()).select_from(Customer).where(Customer.owner_id == clerk_id)
     )
     assert held == 5
+
+
+def test_shares_end_when_the_customer_changes_hands(session, world):
+    from portal.models import CustomerShare
+
+    owner = world["east.clerk1"]
+    customer = make_customer(session, owner, name="共享后退回")
+    session.add(CustomerShare(customer_id=customer.id, user_id=world["east.clerk2"].id,
+                              can_edit=True))
+    session.commit()
+    release(session, session.get(Customer, customer.id), by=owner, reason="不再跟进")
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(CustomerShare)) == 0
