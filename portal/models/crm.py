@@ -104,6 +104,7 @@ class Customer(BusinessRecord, Base):
             "pinned",
             "updated_at",
             "id",
+            "owner_id",
         ),
         # Search candidates checked without reading the table rows (portal/search.py).
         Index(

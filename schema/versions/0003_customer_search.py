@@ -58,7 +58,7 @@ def upgrade():
         )
         batch_op.create_index(
             "ix_customers_grade_industry",
-            ["division_id", "grade_id", "industry_id", "pinned", "updated_at", "id"],
+            ["division_id", "grade_id", "industry_id", "pinned", "updated_at", "id", "owner_id"],
             unique=False,
         )
         batch_op.create_index(
