@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/bench_sweep.py [--database-url URL] [--customers 1000000]
         [--orders-ratio 0.6] [--service 100000] [--plain]
 
-Builds the schema with `setup` in the given database (default: a fresh SQLite file under
-/tmp; for PostgreSQL start benchmarks/pg_server.py and pass its URL), loads the demo, adds
-N customers with `flask demo --customers N`'s generator (services/bulk_demo.py) or, with
---plain or when that generator is missing, with plain INSERTs of customers only; then
+Runs `flask setup` and `flask demo --customers N` (the bulk loader of issue #4) on the
+given database (default: a fresh SQLite file under /tmp; for PostgreSQL start
+benchmarks/pg_server.py and pass its URL) — or, with --plain or when the loader fails, the
+demo plus N customers by plain INSERTs (customers only); then
 adds orders for a share of the customers (signed over the last 24 months) and service
 requests, and times each of the three steps twice: the first run does the work, the
 second shows the cost of an idempotent run that changes nothing.
@@ -15,7 +15,9 @@ second shows the cost of an idempotent run that changes nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -170,35 +172,32 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="plain INSERTs of customers only")
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    started = time.perf_counter()
+    env = {**os.environ, "DATABASE_URL": url}
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "portal"]
+    subprocess.run([*flask, "setup"], env=env, check=True, capture_output=True)
+    bulk = not args.plain
+    if bulk:
+        # The bulk loader of issue #4, as a user would run it.
+        demo = [*flask, "demo", "--customers", str(args.customers), "--seed", "6"]
+        bulk = subprocess.run(demo, env=env, capture_output=True).returncode == 0
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-    result = app.test_cli_runner().invoke(args=["setup"])
-    assert result.exit_code == 0, result.output
     rng = random.Random(6)
     with app.app_context():
         session = db.session
-        started = time.perf_counter()
-        load_demo(session)
-        session.commit()
-        try:
-            if args.plain:
-                raise ImportError
-            from portal.services.bulk_demo import load_bulk_customers, refresh_statistics
-        except ImportError:
-            plain_customers(session, args.customers, rng)
-            refresh_statistics = None
-        else:
-            load_bulk_customers(session, args.customers, seed=6, progress=lambda *_: None)
+        if not bulk:
+            load_demo(session)
             session.commit()
+            plain_customers(session, args.customers, rng)
         orders = add_orders(session, args.orders_ratio, rng)
         add_service(session, args.service, rng)
-        if refresh_statistics is not None:
-            refresh_statistics(db.engine)
         session.close()
         analyze(db.engine)
         customers = session.scalar(select(func.count()).select_from(Customer))
         print(
             f"{db.engine.dialect.name}: {customers} customers, {orders} orders, "
-            f"{args.service} service requests loaded in {time.perf_counter() - started:.0f} s"
+            f"{args.service} service requests loaded in {time.perf_counter() - started:.0f} s "
+            f"({'flask demo --customers' if bulk else 'plain INSERTs'})"
         )
         day = now().date()
         for name, step in (

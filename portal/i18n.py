@@ -111,6 +111,16 @@ LABELS: dict[str, dict[str, object]] = {
         "request_approve": _l("批准申请"),
         "request_reject": _l("驳回申请"),
         "request_execute": _l("执行申请"),
+        # Service requests (R-SERVICE-1/2) and churn (R-CHURN-1), issue #6.
+        "service_assign": _l("分配服务单"),
+        "service_start": _l("开始处理服务单"),
+        "service_resolve": _l("登记处理结果"),
+        "service_reopen": _l("服务单退回处理"),
+        "service_feedback": _l("登记客户反馈"),
+        "service_archive": _l("服务单归档"),
+        "churn_retain": _l("暂缓流失"),
+        "churn_lose": _l("确认流失"),
+        "churn_clear": _l("解除流失预警"),
     },
     "audit_model": {
         "Customer": _l("客户"),
