@@ -10,6 +10,13 @@ demo plus N customers by plain INSERTs (customers only); then
 adds orders for a share of the customers (signed over the last 24 months) and service
 requests, and times each of the three steps twice: the first run does the work, the
 second shows the cost of an idempotent run that changes nothing.
+
+Measured on the shared 2-core machine (23 Nov 2026), 1,000,600 customers, 800,191 orders,
+100,000 service requests; seconds for the first run / the second:
+    step      SQLite         PostgreSQL 15
+    service   0.49 / 0.27    0.50 / 0.06
+    churn     27.2 / 3.3     23.5 / 1.6    (398,790 warnings raised)
+    value     39.3 / 3.7     61.0 / 7.1    (1,000,600 classes written, history included)
 """
 
 from __future__ import annotations
