@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, g, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import (
     BooleanEqualFilter,
@@ -25,7 +25,9 @@ from portal.i18n import choices, label
 from portal.models import Contact, Customer, Grade, Industry, Source
 from portal.services import BusinessRuleError, churn
 from portal.services.customer360 import customer_profile
-from portal.services.customers import name_taken, sync_contacts
+from portal.services.customers import name_taken, prepare_delete, sync_contacts
+from portal.services.followups import change_grade, ensure_initial_plan
+from portal.services.pool import find_duplicates
 from portal.validation import Required, email, mobile, postcode, qq
 from portal.views import formatters as fmt
 from portal.views.base import PortalModelView
@@ -38,8 +40,10 @@ from portal.views.options import (
     province_options,
     user_options,
 )
+from portal.views.pool_actions import CustomerOwnershipActions, PoolActions, days_left_formatter
 from portal.views.reports import CustomerProfilePrint
 from portal.views.sharing import SharingMixin
+from portal.views.workflow import duplicate_message
 
 LABELS = {
     "name": _l("客户名称"),
@@ -69,6 +73,7 @@ LABELS = {
     "value_class": _l("价值等级"),
     "churn_state": _l("流失状态"),
     "last_followup_at": _l("最近跟进"),
+    "days_left": _l("距到期天数"),
     "next_followup_at": _l("下次跟进"),
     "created_at": _l("创建时间"),
     "updated_at": _l("更新时间"),
@@ -113,8 +118,9 @@ FILTERS = [
 ]
 
 
-class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
+class CustomerView(CustomerOwnershipActions, CustomerProfilePrint, SharingMixin, PortalModelView):
     column_filters = FILTERS
+    list_template = "admin/customer_list.html"
     column_list = (
         "pinned",
         "name",
@@ -126,6 +132,7 @@ class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
         "mobile",
         "region",
         "next_followup_at",
+        "days_left",
         "updated_at",
     )
     column_labels = LABELS
@@ -144,6 +151,7 @@ class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
         "status": fmt.enum("customer_status", "status"),
         "churn_state": fmt.enum("churn_state", "churn_state"),
         "mobile": fmt.masked_mobile_for_readers,
+        "days_left": days_left_formatter,
     }
     column_formatters_export = column_formatters
     column_details_list = (
@@ -287,6 +295,7 @@ class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
         ("updated30", _l("近30天更新")),
         ("nofollow3", _l("3天未跟进")),
         ("due_soon", _l("即将跟进")),
+        ("expiring", _l("即将退回公海")),  # R-POOL-5 warning list (3 days)
     )
     extra_save_buttons = (("_add_opportunity", _l("保存并创建商机")),)
 
@@ -306,6 +315,7 @@ class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
                 Customer.last_followup_at < now() - timedelta(days=3),
             ),
             "due_soon": Customer.next_followup_at.between(now(), now() + timedelta(days=3)),
+            "expiring": self.expiring_filter(3) if code == "expiring" else None,
         }.get(code)
 
     def validate_form(self, form):
@@ -326,6 +336,25 @@ class CustomerView(CustomerProfilePrint, SharingMixin, PortalModelView):
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
         sync_contacts(model, by=current_user)
+        if is_created:  # the 48-hour plan comes next; its date is known now (no 2nd UPDATE)
+            model.next_followup_at = model.next_followup_at or now() + timedelta(hours=48)
+        else:  # R-GRADE-1: a new grade is logged and moves the next due date
+            change_grade(db.session, model, g.get("audit_before", {}).get("grade_id"),
+                         by=current_user._get_current_object())
+
+    def on_model_delete(self, model):
+        prepare_delete(db.session, model)
+        super().on_model_delete(model)
+
+    def after_model_change(self, form, model, is_created):
+        if is_created:
+            ensure_initial_plan(db.session, model, by=current_user)  # R-FOLLOW-1
+            if model.mobile:  # R-ENTRY-3: same mobile elsewhere in the division is flagged
+                for duplicate in find_duplicates(db.session, model.division_id,
+                                                 mobile=model.mobile,
+                                                 exclude_customer_id=model.id):
+                    flash(duplicate_message(duplicate), "warning")
+        super().after_model_change(form, model, is_created)
 
     def get_save_return_url(self, model, is_created=False):
         if is_created and "_add_opportunity" in request.form:
@@ -403,8 +432,15 @@ def _form_date(raw: str | None) -> date | None:
         return None
 
 
-class PoolView(CustomerView):
+class PoolView(PoolActions, CustomerView):
     """公海: the division's customers without an owner (R-POOL-1)."""
+
+    list_template = "admin/pool_list.html"
+    POOL_ACTIONS = ("claim", "assign", "preview", "print_profile")
+
+    def is_action_allowed(self, name: str) -> bool:
+        # Release, lock, share and churn belong to owned customers, not the pool.
+        return name in self.POOL_ACTIONS and super().is_action_allowed(name)
 
     column_list = (
         "name",
