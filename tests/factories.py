@@ -133,3 +133,19 @@ def make_service_request(session, customer, **fields) -> ServiceRequest:
     session.add(request)
     session.flush()
     return request
+
+
+def set_pool_rule(session, division_id: int, **values):
+    """The division's default pool rule (R-POOL-1) with the given values, committed."""
+    from portal.models import PoolRule
+
+    rule = session.scalar(
+        select(PoolRule).where(PoolRule.division_id == division_id, PoolRule.grade_id.is_(None))
+    )
+    if rule is None:
+        rule = PoolRule(division_id=division_id)
+        session.add(rule)
+    for key, value in values.items():
+        setattr(rule, key, value)
+    session.commit()
+    return rule

@@ -22,7 +22,7 @@ from portal.services.pool import (
     set_lock,
     sweep_pool,
 )
-from tests.factories import make_customer, make_order
+from tests.factories import make_customer, make_order, set_pool_rule
 
 
 def _pool_customers(session, world, n, division="east.head"):
@@ -33,18 +33,7 @@ def _pool_customers(session, world, n, division="east.head"):
 
 
 def _set_rule(session, world, **values):
-    rule = session.scalar(
-        select(PoolRule).where(
-            PoolRule.division_id == world["east.head"].division_id, PoolRule.grade_id.is_(None)
-        )
-    )
-    if rule is None:
-        rule = PoolRule(division_id=world["east.head"].division_id)
-        session.add(rule)
-    for key, value in values.items():
-        setattr(rule, key, value)
-    session.commit()
-    return rule
+    return set_pool_rule(session, world["east.head"].division_id, **values)
 
 
 def _owner(session, customer_id):
@@ -386,8 +375,9 @@ def test_shares_end_when_the_customer_changes_hands(session, world):
 
     owner = world["east.clerk1"]
     customer = make_customer(session, owner, name="共享后退回")
-    session.add(CustomerShare(customer_id=customer.id, user_id=world["east.clerk2"].id,
-                              can_edit=True))
+    session.add(
+        CustomerShare(customer_id=customer.id, user_id=world["east.clerk2"].id, can_edit=True)
+    )
     session.commit()
     release(session, session.get(Customer, customer.id), by=owner, reason="不再跟进")
     session.commit()

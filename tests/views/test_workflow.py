@@ -14,24 +14,13 @@ from portal.models import (
     Opportunity,
     Order,
     OwnershipChange,
-    PoolRule,
     Stage,
 )
-from tests.factories import grade, make_customer, make_lead
+from tests.factories import grade, make_customer, make_lead, set_pool_rule
 
 
 def _set_rule(session, world, **values):
-    rule = session.scalar(
-        select(PoolRule).where(
-            PoolRule.division_id == world["east.head"].division_id, PoolRule.grade_id.is_(None)
-        )
-    )
-    if rule is None:
-        rule = PoolRule(division_id=world["east.head"].division_id)
-        session.add(rule)
-    for key, value in values.items():
-        setattr(rule, key, value)
-    session.commit()
+    return set_pool_rule(session, world["east.head"].division_id, **values)
 
 
 def test_clerk_converts_a_lead_with_an_opportunity(login, session, world):
