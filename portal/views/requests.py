@@ -16,6 +16,7 @@ from flask_admin.model.template import (
     EditRowAction,
     EndpointLinkRowAction,
 )
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -186,7 +187,7 @@ class RequestWorkflowView(PortalModelView):
         if pk is not None:
             model = self.get_one(pk)
             if not workflow.may(model, "edit", current_user):
-                flash(_l("只有申请人可以修改自己的草稿"), "error")
+                flash(gettext("只有申请人可以修改自己的草稿"), "error")
                 return redirect(self.get_url(".details_view", id=model.id))
         return super().edit_view()
 
@@ -210,7 +211,7 @@ class RequestWorkflowView(PortalModelView):
                 # Two requests took the same number at once: the next try numbers anew.
                 db.session.rollback()
                 if attempt == NUMBERING_RETRIES - 1:
-                    flash(_l("保存失败：编号冲突，请重试"), "error")
+                    flash(gettext("保存失败：编号冲突，请重试"), "error")
                     return False
             else:
                 return model
@@ -255,7 +256,7 @@ class RequestWorkflowView(PortalModelView):
         pk = model.id
         details = self.get_url(".details_view", id=pk)
         if not self.is_action_allowed(verb):
-            flash(_l("您的角色不能%(verb)s此申请", verb=workflow.VERB_LABELS[verb]), "error")
+            flash(gettext("您的角色不能%(verb)s此申请", verb=workflow.VERB_LABELS[verb]), "error")
             return redirect(details)
         operation = getattr(workflow, verb)
         try:
