@@ -106,6 +106,13 @@ class Customer(BusinessRecord, Base):
             "id",
             "owner_id",
         ),
+        # Composition report (R-REPORT-2, issue #7): one index-only pass per dimension
+        # counts a division's customers and its new ones, the owner there for the scope and
+        # the clerk filter. They also serve the list filters on these columns.
+        *(
+            Index(f"ix_customers_by_{column}", "division_id", column, "owner_id", "created_at")
+            for column in ("grade_id", "industry_id", "source_id", "region_code", "value_class")
+        ),
         # Search candidates checked without reading the table rows (portal/search.py).
         Index(
             "ix_customers_search", "id", "division_id", "owner_id", "pinned", "updated_at", "name"
@@ -114,13 +121,13 @@ class Customer(BusinessRecord, Base):
     name: Mapped[str] = mapped_column(String(50), nullable=False)
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="company")
     grade_id: Mapped[int | None] = mapped_column(ForeignKey("grades.id"))
-    industry_id: Mapped[int | None] = mapped_column(ForeignKey("industries.id"), index=True)
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    industry_id: Mapped[int | None] = mapped_column(ForeignKey("industries.id"))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     nature_id: Mapped[int | None] = mapped_column(ForeignKey("company_natures.id"))
     revenue_band_id: Mapped[int | None] = mapped_column(ForeignKey("revenue_bands.id"))
     employee_band_id: Mapped[int | None] = mapped_column(ForeignKey("employee_bands.id"))
     rating: Mapped[int | None] = mapped_column(Integer)
-    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     address: Mapped[str | None] = mapped_column(String(200))
     postcode: Mapped[str | None] = mapped_column(String(6))
     mobile: Mapped[str | None] = mapped_column(String(11))

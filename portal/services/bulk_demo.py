@@ -447,7 +447,8 @@ class _Writer:
             # page cache big enough to keep the index B-trees in memory while they grow.
             cursor = self.raw.cursor()
             cursor.execute("PRAGMA cache_size = -1000000")  # 1 GB while loading
-            cursor.execute("PRAGMA temp_store = MEMORY")
+            if not self.raw.in_transaction:  # SQLite refuses it inside a transaction
+                cursor.execute("PRAGMA temp_store = MEMORY")
             cursor.close()
             self._converters: dict[str, list] = {}
         elif self.transactional:

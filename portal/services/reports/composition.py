@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Customer, Grade, Industry, Region, Source
-from portal.services.reports.criteria import ReportFilter, ratio
+from portal.services.reports.criteria import ReportFilter, count_if, ratio
 
 DIMENSIONS = ("grade", "industry", "source", "region", "value_class")
 _LOOKUPS = {"grade": Grade, "industry": Industry, "source": Source}
@@ -42,10 +42,13 @@ class Composition:
     new: int
 
 
-def _key_column(dimension: str, province: str | None):
-    if dimension == "region":
-        return func.substr(Customer.region_code, 1, 4 if province else 2)
-    return _COLUMNS[dimension]
+def _roll_up(dimension: str, province: str | None):
+    """The report key of a stored value: regions count by province (2 digits) or, within
+    a province, by city (4); other dimensions by the value itself."""
+    if dimension != "region":
+        return lambda value: value
+    width = 4 if province else 2
+    return lambda code: None if code is None else code[:width]
 
 
 def customer_composition(
@@ -57,19 +60,26 @@ def customer_composition(
         raise ValueError(dimension)
     if dimension != "region" or not (province and province.isdigit() and len(province) == 2):
         province = None
-    key = _key_column(dimension, province).label("key")
+    column = Customer.region_code if dimension == "region" else _COLUMNS[dimension]
     criteria = f.where(Customer)
     if province:
-        criteria.append(Customer.region_code.like(f"{province}%"))
-    totals = session.execute(select(key, func.count()).where(*criteria).group_by(key)).all()
-    # New customers come from the (division, created_at) index: a narrow range, not a scan.
-    new = dict(
-        session.execute(
-            select(key, func.count())
-            .where(*criteria, f.in_period(Customer.created_at))
-            .group_by(key)
-        ).all()
-    )
+        # A range, not LIKE: it stays on the index.
+        criteria.append(Customer.region_code.between(province + "0000", province + "9999"))
+    # One pass over the dimension's covering index (ix_customers_by_*) in index order,
+    # grouped by the stored value (a few thousand regions at most), rolled up here.
+    counted = session.execute(
+        select(column, func.count(), count_if(f.in_period(Customer.created_at)))
+        .where(*criteria)
+        .group_by(column)
+    ).all()
+    key_of = _roll_up(dimension, province)
+    customers: dict = {}
+    new: dict = {}
+    for value, n, fresh in counted:
+        k = key_of(value)
+        customers[k] = customers.get(k, 0) + n
+        new[k] = new.get(k, 0) + fresh
+    totals = list(customers.items())
     names, order = _names(session, dimension, [k for k, _ in totals if k is not None], province)
     rows = [
         CompositionRow(
