@@ -7,7 +7,8 @@ actions, ajax pickers, filters, export, dashboard counts and reports all add it.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from portal.clock import now
 from portal.models import (
@@ -41,7 +42,7 @@ def sees_division(user) -> bool:
     return user.role_code in DIVISION_WIDE_ROLES
 
 
-def _shared_with(user, *, for_edit: bool) -> ColumnElement[bool]:
+def _shared_with(user, *, for_edit: bool, customer=Customer) -> ColumnElement[bool]:
     """Customer ids shared with the user (资料共享人), while the share lasts."""
     today = now().date()
     shares = select(CustomerShare.customer_id).where(
@@ -50,14 +51,29 @@ def _shared_with(user, *, for_edit: bool) -> ColumnElement[bool]:
     )
     if for_edit:
         shares = shares.where(CustomerShare.can_edit.is_(True))
-    return Customer.id.in_(shares)
+    return customer.id.in_(shares)
 
 
-def customer_mine(user, *, for_edit: bool = False) -> ColumnElement[bool]:
-    """A clerk's own or shared customers (not the pool, whose details are masked)."""
+def customer_mine(user, *, for_edit: bool = False, customer=Customer) -> ColumnElement[bool]:
+    """A clerk's own or shared customers (not the pool, whose details are masked);
+    `customer` may be an alias of Customer."""
     return and_(
-        Customer.division_id == user.division_id,
-        or_(Customer.owner_id == user.id, _shared_with(user, for_edit=for_edit)),
+        customer.division_id == user.division_id,
+        or_(
+            customer.owner_id == user.id,
+            _shared_with(user, for_edit=for_edit, customer=customer),
+        ),
+    )
+
+
+def _of_my_customer(model, user, *, for_edit: bool = False) -> ColumnElement[bool]:
+    """The record's customer is one the clerk owns or shares. A correlated EXISTS, one
+    primary-key probe per row: `customer_id IN (SELECT …)` made SQLite list all of his
+    customers (100,000 at a million) for every query, even for one customer's contacts.
+    The alias keeps the probe from correlating with a Customer of the outer query."""
+    mine = aliased(Customer)
+    return exists().where(
+        mine.id == model.customer_id, customer_mine(user, for_edit=for_edit, customer=mine)
     )
 
 
@@ -68,10 +84,9 @@ def _customer_rule(user, for_edit: bool) -> ColumnElement[bool]:
 
 def _through_customer(model, user, for_edit: bool) -> ColumnElement[bool]:
     """Records a clerk owns, or that belong to a customer he owns or shares."""
-    customers = select(Customer.id).where(customer_mine(user, for_edit=for_edit))
     return and_(
         model.division_id == user.division_id,
-        or_(model.owner_id == user.id, model.customer_id.in_(customers)),
+        or_(model.owner_id == user.id, _of_my_customer(model, user, for_edit=for_edit)),
     )
 
 
@@ -79,9 +94,7 @@ def _clerk_rule(model, user, for_edit: bool) -> ColumnElement[bool]:
     if model is Customer:
         return _customer_rule(user, for_edit)
     if model is Contact:
-        return Contact.customer_id.in_(
-            select(Customer.id).where(customer_mine(user, for_edit=for_edit))
-        )
+        return _of_my_customer(Contact, user, for_edit=for_edit)
     if model in (Opportunity, Order, Activity):
         return _through_customer(model, user, for_edit)
     if model is ServiceRequest:
@@ -98,7 +111,7 @@ def _clerk_rule(model, user, for_edit: bool) -> ColumnElement[bool]:
     if model is User:
         return User.division_id == user.division_id
     if model is OwnershipChange:
-        return OwnershipChange.customer_id.in_(select(Customer.id).where(customer_mine(user)))
+        return _of_my_customer(OwnershipChange, user)
     return false()
 
 
