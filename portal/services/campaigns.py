@@ -37,9 +37,14 @@ def _decimal(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
 
-def campaign_results(session: Session, user, campaign: Campaign) -> CampaignResults:
-    """What the campaign brought, as far as the user may see (two queries)."""
-    leads_here = (Lead.campaign_id == campaign.id, scope.visible(Lead, user))
+def campaign_results(
+    session: Session, user, campaign: Campaign, *, owner_id: int | None = None
+) -> CampaignResults:
+    """What the campaign brought, as far as the user may see (two queries); with
+    `owner_id`, what the leads of that clerk brought."""
+    leads_here = [Lead.campaign_id == campaign.id, scope.visible(Lead, user)]
+    if owner_id is not None:
+        leads_here.append(Lead.owner_id == owner_id)
     total, converted = session.execute(
         select(func.count(Lead.id), func.count(case((Lead.status == "converted", 1)))).where(
             *leads_here

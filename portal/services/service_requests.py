@@ -480,11 +480,13 @@ def service_metrics(
     start: date,
     end: date,
     division_id: int | None = None,
+    handler_id: int | None = None,
     group_by: str = "handler",
 ) -> dict[str, object]:
     """Response time (created → handling start), resolution time (created → resolved),
     resolution rate, average satisfaction and complaint handling time (created → resolved)
-    of the requests created in [start, end], within the user's scope, in one GROUP BY.
+    of the requests created in [start, end], within the user's scope (and of one handler
+    if `handler_id` is given), in one GROUP BY.
 
     Returns {"rows": [MetricsRow…], "total": MetricsRow}; a report or the dashboard
     renders them as they are."""
@@ -518,6 +520,8 @@ def service_metrics(
     ]
     if division_id is not None:
         criteria.append(sr.division_id == division_id)
+    if handler_id is not None:
+        criteria.append(sr.handler_id == handler_id)
     base = select(*measures).select_from(sr).join(ServiceType, ServiceType.id == sr.type_id)
     grouped = (
         base.add_columns(key.label("key"), label.label("label"))

@@ -661,7 +661,6 @@ class ReportSpec:
     summary: object
     build: Builder
     division_wide: bool = True  # False: a clerk may open it, for his own line only
-    by_clerk: bool = True  # offers the clerk filter
 
 
 REPORTS: dict[str, ReportSpec] = {
@@ -697,7 +696,6 @@ REPORTS: dict[str, ReportSpec] = {
             _l("客户服务分析"),
             _l("按处理人、类型、月份的响应、解决和满意度"),
             service_sheet,
-            by_clerk=False,  # the per-handler table is the clerk view
         ),
         ReportSpec(
             "churn",
@@ -710,7 +708,6 @@ REPORTS: dict[str, ReportSpec] = {
             _l("市场活动效果"),
             _l("各活动的线索、转化、收入、成本和投资回报率"),
             campaigns_sheet,
-            by_clerk=False,  # campaigns belong to the division
         ),
         ReportSpec(
             "pool",

@@ -123,9 +123,7 @@ def parse_query(spec: ReportSpec, args) -> ReportQuery:
     own_line = not spec.division_wide and user.role_code == "clerk"
     clerks: list[tuple[int, str]] = []
     asked_clerk = _int(args.get("clerk"))
-    if not spec.by_clerk:
-        clerk_id = None
-    elif own_line:
+    if own_line:
         if asked_clerk is not None and asked_clerk != user.id:
             abort(404)
         clerk_id = user.id

@@ -514,6 +514,13 @@ def test_service_analysis_groups_the_period_within_scope(session, world):
     assert [(x.label, x.requests) for x in report.by_month] == [("2026-03", 2)]
     assert sum(x.requests for x in report.by_type) == 2
     assert service_analysis(session, march(world["gm"])).total.requests == 3
+    # The clerk filter keeps the requests that clerk handles.
+    mine = service_analysis(session, march(world["east.head"], clerk=c1))
+    assert (mine.total.requests, [x.label for x in mine.by_handler]) == (1, ["东区业务员一"])
+    assert (
+        service_analysis(session, march(world["east.head"], clerk=world["east.clerk2"])).by_type
+        == []
+    )
 
 
 def test_churn_states_now_and_movements_of_the_period(session, world):
@@ -600,6 +607,12 @@ def test_campaigns_of_the_period_with_their_results(session, world):
         "春季品鉴会",
         "西区活动",
     }
+    # The clerk filter: what that clerk's leads brought (the conversion and its revenue
+    # are clerk 1's; clerk 2 has only the invalid lead).
+    one = campaign_results_of_period(session, march(head, clerk=c1))[0].results
+    assert (one.leads, one.converted, one.revenue) == (2, 1, Decimal("8000.00"))
+    two = campaign_results_of_period(session, march(head, clerk=world["east.clerk2"]))[0].results
+    assert (two.leads, two.converted, two.revenue) == (1, 0, Decimal("0.00"))
 
 
 # -- pool ---------------------------------------------------------------------------------

@@ -93,6 +93,22 @@ def test_head_clerk_filter_offers_only_his_people(login, last_month_plans):
     assert "<td>东区业务员二</td>" in only and "<td>东区业务员一</td>" not in only
 
 
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_every_report_has_the_clerk_filter_within_scope(login, last_month_plans, name):
+    """Issue #7: each report takes a clerk; the head is offered his own people only."""
+    client = login("east.head")
+    html = client.get(f"/admin/reports/{name}/").get_data(as_text=True)
+    assert '<select class="form-control form-control-sm mr-3" id="clerk"' in html
+    assert "东区业务员二" in html and "西区业务员一" not in html
+    clerk2, west = last_month_plans["east.clerk2"], last_month_plans["west.clerk1"]
+    assert client.get(f"/admin/reports/{name}/?clerk={west.id}").status_code == 404
+    chosen = client.get(f"/admin/reports/{name}/?clerk={clerk2.id}")
+    assert chosen.status_code == 200
+    assert f'<option value="{clerk2.id}" selected>' in chosen.get_data(as_text=True)
+    pdf = client.get(f"/admin/reports/{name}/pdf?clerk={clerk2.id}")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
 def test_group_manager_sees_both_divisions_and_can_choose_one(login, session, last_month_plans):
     client = login("gm")
     both = client.get("/admin/reports/compliance/").get_data(as_text=True)

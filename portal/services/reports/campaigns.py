@@ -34,7 +34,8 @@ def campaign_results_of_period(
     session: Session, f: ReportFilter, *, limit: int = 200
 ) -> list[CampaignLine]:
     """Campaigns in scope and division running at some time in the period (newest first),
-    each with what it brought so far, as far as the viewer may see."""
+    each with what it brought so far, as far as the viewer may see; with a clerk chosen,
+    what that clerk's leads brought."""
     campaigns = session.scalars(
         select(Campaign)
         .where(
@@ -53,7 +54,7 @@ def campaign_results_of_period(
             starts_on=c.starts_on,
             ends_on=c.ends_on,
             budget=c.budget,
-            results=campaign_results(session, f.user, c),
+            results=campaign_results(session, f.user, c, owner_id=f.clerk_id),
         )
         for c in campaigns
     ]

@@ -23,8 +23,8 @@ class ServiceAnalysis:
 
 
 def service_analysis(session: Session, f: ReportFilter) -> ServiceAnalysis:
-    """Requests created in the period, within scope and division, grouped three ways.
-    (service_metrics has no handler filter: the per-handler table is the clerk view.)"""
+    """Requests created in the period, within scope and division (and handled by the
+    report's clerk, if one is chosen), grouped three ways."""
     groups = {
         group: service_metrics(
             session,
@@ -32,6 +32,7 @@ def service_analysis(session: Session, f: ReportFilter) -> ServiceAnalysis:
             start=f.start,
             end=f.end,
             division_id=f.division_id,
+            handler_id=f.clerk_id,
             group_by=group,
         )
         for group in ("handler", "type", "month")
