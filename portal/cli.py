@@ -41,17 +41,30 @@ def demo_command(customers: int, seed: int) -> None:
     click.echo(report)
     if customers:
         # Issue #4: N generated customers on top of the demo, then fresh statistics.
-        from portal.services.bulk_demo import load_bulk_customers, refresh_statistics
+        from sqlalchemy import func, select
 
+        from portal.models import Customer
+        from portal.services.bulk_demo import load_bulk_customers, refresh_statistics
+        from portal.services.bulk_sales import load_bulk_sales
+
+        before = db.session.scalar(select(func.max(Customer.id))) or 0
         bulk = load_bulk_customers(db.session, customers, seed=seed, progress=click.echo)
         db.session.commit()
         click.echo(bulk)
+        # Issue #7: their opportunities, orders and service requests, for the reports.
+        click.echo(load_bulk_sales(db.session, seed=seed, after_id=before))
+        db.session.commit()
         click.echo(f"statistics refreshed in {refresh_statistics(db.engine):.1f} s")
 
 
 @click.command("sweep")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Simulate the sweep of this day (YYYY-MM-DD); default today.")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Simulate the sweep of this day (YYYY-MM-DD); default today.",
+)
 @with_appcontext
 def sweep_command(day) -> None:
     """The daily rules: returns to the pool, overdue marks, stale flags, escalations,

@@ -13,12 +13,18 @@ from portal.models import (
     Customer,
     CustomerGram,
     Division,
+    Opportunity,
+    Order,
     Region,
+    ServiceRequest,
+    Stage,
+    StageChange,
     User,
 )
 from portal.models.search import name_grams
 from portal.services import bulk_demo
 from portal.services.bulk_demo import load_bulk_customers
+from portal.services.bulk_sales import load_bulk_sales
 from portal.services.demo import load_demo
 from portal.validation import is_mobile
 from tests.conftest import _business_tables
@@ -158,4 +164,78 @@ def test_demo_command_adds_customers(app, session):
     result = app.test_cli_runner().invoke(args=["demo", "--customers", "200", "--seed", "4"])
     assert result.exit_code == 0, result.output
     assert "generated 200 customers" in result.output
+    assert "orders" in result.output and "service requests" in result.output
     assert _count(session, Customer) == 200 + 2 * 300  # the base demo, then the extra ones
+
+
+def test_bulk_sales_follow_their_customers(session):
+    """Issue #7: the generated customers get opportunities with their stage history,
+    orders and service requests, each in the customer's division and with its owner,
+    the same ones for the same seed; later records still get fresh ids."""
+    load_demo(session, seed=7, per_division=10, at=AT)
+    session.commit()
+    before = session.scalar(select(func.max(Customer.id)))
+    demo_orders = _count(session, Order)
+    load_bulk_customers(session, 600, seed=5, at=AT)
+    report = load_bulk_sales(session, seed=5, at=AT, after_id=before)
+    session.commit()
+
+    assert report.orders == _count(session, Order) - demo_orders > 100
+    assert report.opportunities > 20 and report.service_requests > 10
+    for model in (Order, Opportunity, ServiceRequest):
+        mismatched = _count(
+            session,
+            model,
+            model.customer_id == Customer.id,
+            (model.division_id != Customer.division_id) | (model.owner_id != Customer.owner_id),
+        )
+        assert mismatched == 0, model
+        assert _count(session, model, model.customer_id > before) > 0
+    # Each generated opportunity's history ends in the stage it is in now.
+    last_change = (
+        select(StageChange.opportunity_id, func.max(StageChange.at).label("at"))
+        .group_by(StageChange.opportunity_id)
+        .subquery()
+    )
+    ends = session.execute(
+        select(Opportunity.stage_id, StageChange.to_stage_id)
+        .join(last_change, last_change.c.opportunity_id == Opportunity.id)
+        .join(
+            StageChange,
+            (StageChange.opportunity_id == Opportunity.id) & (StageChange.at == last_change.c.at),
+        )
+        .where(Opportunity.customer_id > before)
+    ).all()
+    assert len(ends) == report.opportunities
+    assert all(stage == to for stage, to in ends)
+    assert _count(session, Order, Order.signed_on > AT.date()) == 0
+    # Won opportunities are named by an order.
+    won = select(Stage.id).where(Stage.outcome == "won")
+    assert _count(
+        session, Opportunity, Opportunity.stage_id.in_(won), Opportunity.customer_id > before
+    ) == _count(session, Order, Order.opportunity_id.is_not(None), Order.customer_id > before)
+    fingerprint = session.execute(
+        select(Order.number, Order.amount, Order.signed_on).order_by(Order.id)
+    ).all()
+    order = Order(
+        customer_id=before + 1,
+        division_id=session.get(Customer, before + 1).division_id,
+        number="AFTER-1",
+        amount=1,
+        signed_on=AT.date(),
+    )
+    session.add(order)
+    session.commit()
+    assert order.id == session.scalar(select(func.max(Order.id)))
+    session.delete(order)
+    _empty(session)
+    load_demo(session, seed=7, per_division=10, at=AT)
+    session.commit()
+    before = session.scalar(select(func.max(Customer.id)))
+    load_bulk_customers(session, 600, seed=5, at=AT)
+    load_bulk_sales(session, seed=5, at=AT, after_id=before)
+    session.commit()
+    again = session.execute(
+        select(Order.number, Order.amount, Order.signed_on).order_by(Order.id)
+    ).all()
+    assert [row[1:] for row in again] == [row[1:] for row in fingerprint]

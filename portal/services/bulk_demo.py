@@ -429,7 +429,7 @@ class _Generator:
 # -- writing ---------------------------------------------------------------------------
 
 
-class _Writer:
+class BulkWriter:
     """Rows into tables through the driver of the session's connection."""
 
     def __init__(self, session: Session):
@@ -519,10 +519,11 @@ class _Writer:
             self.connection.execute(AddConstraint(fk))
         self.dropped_indexes, self.dropped_fks = [], []
 
-    def reset_sequences(self) -> None:
+    def reset_sequences(self, tables: Sequence[str] = ("customers", "contacts", "activities")):
+        """PostgreSQL's id sequences past the ids written here (SQLite needs nothing)."""
         if self.dialect.name != "postgresql":
             return
-        for table in ("customers", "contacts", "activities"):
+        for table in tables:
             self.connection.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 1) FROM {table}))"
@@ -552,7 +553,7 @@ def load_bulk_customers(
     if count <= 0:
         return report
     at = (at or now()).replace(microsecond=0)
-    writer = _Writer(session)
+    writer = BulkWriter(session)
     plan = _Plan.read(session)
     generator = _Generator(plan, random.Random(seed), at)
 
@@ -603,7 +604,10 @@ def refresh_statistics(engine: Engine) -> float:
     started = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if connection.dialect.name == "postgresql":
-            for table in ("customers", "contacts", "activities", "customer_grams"):
+            for table in (
+                *("customers", "contacts", "activities", "customer_grams", "opportunities"),
+                *("stage_changes", "orders", "service_requests"),
+            ):
                 connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
         else:
             connection.exec_driver_sql("ANALYZE")
