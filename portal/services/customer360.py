@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal import scope
@@ -73,18 +73,23 @@ def customer_profile(session: Session, user, customer: Customer) -> Profile:
     cid = customer.id
     # Activities about the customer, its opportunities, or the lead it was converted
     # from (R-CONVERT-2: the lead's history stays visible from the customer).
-    # The ids are looked up first: with literal lists each branch of the OR uses its own
-    # index; with sub-selects the planners scanned every activity (2 s at 1M customers).
-    opportunity_ids = list(
-        session.scalars(select(Opportunity.id).where(Opportunity.customer_id == cid))
+    # Their ids are looked up branch by branch, each a plain lookup on its own index;
+    # combined in one OR, or with the scope's division test, the planners scanned a
+    # division's activities (SQLite counts the NULLs of opportunity_id as one value of
+    # two million rows): 1.5 s at a million customers instead of a millisecond.
+    opportunity_ids = select(Opportunity.id).where(Opportunity.customer_id == cid)
+    lead_ids = select(Lead.id).where(Lead.customer_id == cid)
+    about_ids: set[int] = set(
+        session.scalars(select(Activity.id).where(Activity.customer_id == cid))
     )
-    lead_ids = list(session.scalars(select(Lead.id).where(Lead.customer_id == cid)))
-    branches = [Activity.customer_id == cid]
-    if opportunity_ids:
-        branches.append(Activity.opportunity_id.in_(opportunity_ids))
-    if lead_ids:
-        branches.append(Activity.lead_id.in_(lead_ids))
-    about = or_(*branches)
+    for column, parents in (
+        (Activity.opportunity_id, opportunity_ids),
+        (Activity.lead_id, lead_ids),
+    ):
+        parent_ids = list(session.scalars(parents))
+        if parent_ids:
+            about_ids.update(session.scalars(select(Activity.id).where(column.in_(parent_ids))))
+    about = Activity.id.in_(sorted(about_ids))
     profile = Profile(
         contacts=_section(
             session,

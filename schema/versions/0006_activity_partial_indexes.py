@@ -1,0 +1,40 @@
+"""activities: the lead, opportunity and order indexes leave out NULLs (issue #4, #7)
+
+Most activities are about a customer, so these columns are mostly NULL; SQLite's
+statistics counted the NULLs as one value of millions of rows and the planner then
+scanned every activity for one opportunity's or lead's plans. Partial indexes
+(`WHERE … IS NOT NULL`) give both databases the right statistics.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-23 10:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+COLUMNS = ("lead_id", "opportunity_id", "order_id")
+
+
+def upgrade():
+    for column in COLUMNS:
+        op.drop_index(f"ix_activities_{column}", table_name="activities")
+        op.create_index(
+            f"ix_activities_{column}",
+            "activities",
+            [column],
+            sqlite_where=sa.text(f"{column} IS NOT NULL"),
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+        )
+
+
+def downgrade():
+    for column in COLUMNS:
+        op.drop_index(f"ix_activities_{column}", table_name="activities")
+        op.create_index(f"ix_activities_{column}", "activities", [column])
