@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from portal.models import LostReason, Opportunity, Stage, StageChange
 from portal.services.reports.criteria import (
@@ -23,6 +23,7 @@ class StageLine:
     stage_id: int
     name: str
     outcome: str
+    sort_order: int
     opportunities: int = 0
     amount: Decimal = Decimal("0.00")
     weighted: Decimal = Decimal("0.00")  # amount × probability
@@ -62,9 +63,11 @@ def pipeline(session: Session, f: ReportFilter) -> Pipeline:
     - average days in a stage, over the stays that ended in the period;
     - won and lost in the period (closed_at), with the lost reasons."""
     stages = [
-        StageLine(i, n, o)
-        for i, n, o in session.execute(
-            select(Stage.id, Stage.name, Stage.outcome).order_by(Stage.sort_order, Stage.id)
+        StageLine(i, n, o, order)
+        for i, n, o, order in session.execute(
+            select(Stage.id, Stage.name, Stage.outcome, Stage.sort_order).order_by(
+                Stage.sort_order, Stage.id
+            )
         )
     ]
     by_id = {s.stage_id: s for s in stages}
@@ -95,7 +98,7 @@ def pipeline(session: Session, f: ReportFilter) -> Pipeline:
         .where(*visible, f.in_period(StageChange.at))
         .distinct()
     )
-    _funnel(session, f, stages, moving)
+    n_moving = _funnel(session, f, stages, moving)
     _days_in_stage(session, f, by_id, moving)
 
     closed = (
@@ -116,49 +119,50 @@ def pipeline(session: Session, f: ReportFilter) -> Pipeline:
             .order_by(func.count().desc(), LostReason.name)
         )
     ]
-    n_moving = session.scalar(select(func.count()).select_from(moving.subquery())) or 0
     return Pipeline(
         stages=stages,
         won=outcomes.get("won", OutcomeLine("won", 0, Decimal("0.00"))),
         lost=outcomes.get("lost", OutcomeLine("lost", 0, Decimal("0.00"))),
         lost_reasons=reasons,
-        moving=int(n_moving),
+        moving=n_moving,
     )
 
 
-def _funnel(session, f, stages, moving) -> None:
+def _funnel(session, f, stages, moving) -> int:
     """reached(stage) = moving opportunities whose furthest non-lost stage (from or to of
-    any change up to the period end) is at least that stage."""
-    visits = union_all(
-        select(
-            StageChange.opportunity_id.label("opp"), StageChange.to_stage_id.label("stage")
-        ).where(StageChange.opportunity_id.in_(moving), StageChange.at < f.end_before),
-        select(StageChange.opportunity_id, StageChange.from_stage_id).where(
-            StageChange.opportunity_id.in_(moving),
-            StageChange.at < f.end_before,
-            StageChange.from_stage_id.is_not(None),
-        ),
-    ).subquery()
-    furthest = (
-        select(visits.c.opp, func.max(Stage.sort_order).label("top"))
-        .join(Stage, Stage.id == visits.c.stage)
-        .where(Stage.outcome != "lost")
-        .group_by(visits.c.opp)
+    any change up to the period end) is at least that stage. One pass over the changes:
+    each moving opportunity's furthest to- and from-stage, counted per pair (a few dozen
+    rows), so no opportunity comes into Python. Returns how many were moving."""
+    to_stage, from_stage = aliased(Stage), aliased(Stage)
+
+    def furthest(stage):
+        return func.max(case((stage.outcome != "lost", stage.sort_order)))
+
+    per_opportunity = (
+        select(furthest(to_stage).label("to_top"), furthest(from_stage).label("from_top"))
+        .select_from(StageChange)
+        .join(to_stage, to_stage.id == StageChange.to_stage_id)
+        .outerjoin(from_stage, from_stage.id == StageChange.from_stage_id)
+        .where(StageChange.opportunity_id.in_(moving), StageChange.at < f.end_before)
+        .group_by(StageChange.opportunity_id)
         .subquery()
     )
-    reached = dict(
-        session.execute(
-            select(Stage.id, func.count(furthest.c.opp))
-            .join(furthest, furthest.c.top >= Stage.sort_order)
-            .where(Stage.outcome != "lost")
-            .group_by(Stage.id)
-        ).all()
-    )
+    tops = session.execute(
+        select(per_opportunity.c.to_top, per_opportunity.c.from_top, func.count()).group_by(
+            per_opportunity.c.to_top, per_opportunity.c.from_top
+        )
+    ).all()
     path = [s for s in stages if s.outcome != "lost"]
-    for line in path:
-        line.reached = int(reached.get(line.stage_id, 0))
+    for to_top, from_top, n in tops:
+        reached = [t for t in (to_top, from_top) if t is not None]
+        if not reached:
+            continue
+        for line in path:
+            if line.sort_order <= max(reached):
+                line.reached += int(n)
     for line, following in zip(path, path[1:], strict=False):
         line.conversion = ratio(following.reached, line.reached)
+    return sum(int(n) for _, _, n in tops)
 
 
 def _days_in_stage(session, f, by_id, moving) -> None:

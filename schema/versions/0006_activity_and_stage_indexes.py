@@ -1,9 +1,12 @@
-"""activities: the lead, opportunity and order indexes leave out NULLs (issue #4, #7)
+"""activities: the lead, opportunity and order indexes leave out NULLs; stage changes
+indexed for the pipeline report (issue #4, #7)
 
 Most activities are about a customer, so these columns are mostly NULL; SQLite's
 statistics counted the NULLs as one value of millions of rows and the planner then
 scanned every activity for one opportunity's or lead's plans. Partial indexes
 (`WHERE … IS NOT NULL`) give both databases the right statistics.
+Stage changes: by date (the period's moving opportunities) and a covering index of each
+opportunity's path (funnel and days in stage), replacing the plain opportunity index.
 
 Revision ID: 0006
 Revises: 0005
@@ -23,6 +26,13 @@ COLUMNS = ("lead_id", "opportunity_id", "order_id")
 
 
 def upgrade():
+    op.create_index("ix_stage_changes_at", "stage_changes", ["at", "opportunity_id"])
+    op.create_index(
+        "ix_stage_changes_path",
+        "stage_changes",
+        ["opportunity_id", "at", "id", "from_stage_id", "to_stage_id"],
+    )
+    op.drop_index("ix_stage_changes_opportunity_id", table_name="stage_changes")
     for column in COLUMNS:
         op.drop_index(f"ix_activities_{column}", table_name="activities")
         op.create_index(
@@ -35,6 +45,9 @@ def upgrade():
 
 
 def downgrade():
+    op.create_index("ix_stage_changes_opportunity_id", "stage_changes", ["opportunity_id"])
+    op.drop_index("ix_stage_changes_path", table_name="stage_changes")
+    op.drop_index("ix_stage_changes_at", table_name="stage_changes")
     for column in COLUMNS:
         op.drop_index(f"ix_activities_{column}", table_name="activities")
         op.create_index(f"ix_activities_{column}", "activities", [column])
