@@ -113,6 +113,15 @@ class Customer(BusinessRecord, Base):
             Index(f"ix_customers_by_{column}", "division_id", column, "owner_id", "created_at")
             for column in ("grade_id", "industry_id", "source_id", "region_code", "value_class")
         ),
+        # Churn report (R-REPORT-5): states and the period's movements from the index.
+        Index(
+            "ix_customers_churn",
+            "division_id",
+            "churn_state",
+            "owner_id",
+            "churn_warned_at",
+            "churn_changed_at",
+        ),
         # Search candidates checked without reading the table rows (portal/search.py).
         Index(
             "ix_customers_search", "id", "division_id", "owner_id", "pinned", "updated_at", "name"

@@ -7,6 +7,7 @@ scanned every activity for one opportunity's or lead's plans. Partial indexes
 (`WHERE … IS NOT NULL`) give both databases the right statistics.
 Stage changes: by date (the period's moving opportunities) and a covering index of each
 opportunity's path (funnel and days in stage), replacing the plain opportunity index.
+Customers: (division, churn state, owner, warned at, changed at) for the churn report.
 
 Revision ID: 0006
 Revises: 0005
@@ -26,6 +27,11 @@ COLUMNS = ("lead_id", "opportunity_id", "order_id")
 
 
 def upgrade():
+    op.create_index(
+        "ix_customers_churn",
+        "customers",
+        ["division_id", "churn_state", "owner_id", "churn_warned_at", "churn_changed_at"],
+    )
     op.create_index("ix_stage_changes_at", "stage_changes", ["at", "opportunity_id"])
     op.create_index(
         "ix_stage_changes_path",
@@ -45,6 +51,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_customers_churn", table_name="customers")
     op.create_index("ix_stage_changes_opportunity_id", "stage_changes", ["opportunity_id"])
     op.drop_index("ix_stage_changes_path", table_name="stage_changes")
     op.drop_index("ix_stage_changes_at", table_name="stage_changes")

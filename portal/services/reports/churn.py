@@ -29,9 +29,9 @@ def churn_analysis(session: Session, f: ReportFilter, *, reasons: int = 10) -> C
     """Customers in scope per churn state now, and the period's movements: warnings raised
     (churn_warned_at), retentions and confirmed losses (churn_changed_at).
 
-    One grouped pass over the customers; an index on (division_id, churn_state,
-    churn_warned_at, churn_changed_at) would make it read the index only. Clearing a
-    warning resets its date, so every customer warned in the period is still marked."""
+    One grouped pass over ix_customers_churn (division, state, owner, both dates): the
+    index alone, not the customers. Clearing a warning resets its date, so every customer
+    warned in the period is still marked."""
     criteria = f.where(Customer)
     rows = session.execute(
         select(
