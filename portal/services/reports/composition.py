@@ -65,17 +65,20 @@ def customer_composition(
     if province:
         # A range, not LIKE: it stays on the index.
         criteria.append(Customer.region_code.between(province + "0000", province + "9999"))
-    # One pass over the dimension's covering index (ix_customers_by_*) in index order,
-    # grouped by the stored value (a few thousand regions at most), rolled up here.
+    # One pass over the dimension's covering index (ix_customers_by_*) in index order:
+    # grouped by division and stored value (the index's own order, so no sort even when
+    # group management sees every division), rolled up here (a few thousand rows at most).
     counted = session.execute(
-        select(column, func.count(), count_if(f.in_period(Customer.created_at)))
+        select(
+            Customer.division_id, column, func.count(), count_if(f.in_period(Customer.created_at))
+        )
         .where(*criteria)
-        .group_by(column)
+        .group_by(Customer.division_id, column)
     ).all()
     key_of = _roll_up(dimension, province)
     customers: dict = {}
     new: dict = {}
-    for value, n, fresh in counted:
+    for _division, value, n, fresh in counted:
         k = key_of(value)
         customers[k] = customers.get(k, 0) + n
         new[k] = new.get(k, 0) + fresh
