@@ -367,7 +367,17 @@ class Order(BusinessRecord, Base):
         UniqueConstraint("number"),
         one_of("state", ORDER_STATES),
         CheckConstraint("amount >= 0", name="amount_positive"),
-        Index("ix_orders_division_signed", "division_id", "signed_on"),
+        # Covering for the contribution report (R-REPORT-3): a period's orders summed
+        # per customer, month or clerk from the index alone.
+        Index(
+            "ix_orders_division_signed",
+            "division_id",
+            "signed_on",
+            "state",
+            "owner_id",
+            "customer_id",
+            "amount",
+        ),
         Index("ix_orders_customer_signed", "customer_id", "signed_on"),
     )
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), nullable=False)

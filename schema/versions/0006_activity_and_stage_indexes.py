@@ -8,6 +8,8 @@ scanned every activity for one opportunity's or lead's plans. Partial indexes
 Stage changes: by date (the period's moving opportunities) and a covering index of each
 opportunity's path (funnel and days in stage), replacing the plain opportunity index.
 Customers: (division, churn state, owner, warned at, changed at) for the churn report.
+Orders: the (division, signed on) index also carries state, owner, customer and amount,
+so the contribution report reads it alone.
 
 Revision ID: 0006
 Revises: 0005
@@ -26,7 +28,12 @@ depends_on = None
 COLUMNS = ("lead_id", "opportunity_id", "order_id")
 
 
+ORDER_COLUMNS = ["division_id", "signed_on", "state", "owner_id", "customer_id", "amount"]
+
+
 def upgrade():
+    op.drop_index("ix_orders_division_signed", table_name="orders")
+    op.create_index("ix_orders_division_signed", "orders", ORDER_COLUMNS)
     op.create_index(
         "ix_customers_churn",
         "customers",
@@ -51,6 +58,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_orders_division_signed", table_name="orders")
+    op.create_index("ix_orders_division_signed", "orders", ["division_id", "signed_on"])
     op.drop_index("ix_customers_churn", table_name="customers")
     op.create_index("ix_stage_changes_opportunity_id", "stage_changes", ["opportunity_id"])
     op.drop_index("ix_stage_changes_path", table_name="stage_changes")
