@@ -43,3 +43,54 @@ def test_upgrade_of_a_populated_database_keeps_every_row(fresh_url):
         db.session.remove()
         db.engine.dispose()
     assert again == counts and counts["customers"] == 40
+
+
+def test_0006_fills_when_each_left_stage_was_entered(fresh_url):
+    """0006 derives stage_changes.from_since from the history already recorded: the
+    previous change (by time, then id), else the opportunity's creation (R-REPORT-4)."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+    with app.app_context():
+        upgrade()
+        load_reference_data(db.session)
+        load_demo(db.session, per_division=5)
+        db.session.commit()
+        opportunity = db.session.execute(
+            text("SELECT id FROM opportunities ORDER BY id LIMIT 1")
+        ).scalar_one()
+        db.session.execute(
+            text("UPDATE opportunities SET created_at = '2026-03-01 09:00:00' WHERE id = :o"),
+            {"o": opportunity},
+        )
+        stage = db.session.execute(text("SELECT id FROM stages ORDER BY id LIMIT 1")).scalar_one()
+        for from_stage, when in (
+            (None, "03-01"),
+            (stage, "03-04"),
+            (None, "03-02"),
+            (stage, "03-09"),
+        ):
+            db.session.execute(
+                text(
+                    "INSERT INTO stage_changes (opportunity_id, from_stage_id, to_stage_id, at)"
+                    " VALUES (:o, :f, :t, :at)"
+                ),
+                {"o": opportunity, "f": from_stage, "t": stage, "at": f"2026-{when} 10:00:00"},
+            )
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0005")
+        upgrade()
+        rows = db.session.execute(
+            text(
+                "SELECT CAST(at AS VARCHAR(19)), CAST(from_since AS VARCHAR(19)) FROM stage_changes"
+                " WHERE opportunity_id = :o ORDER BY at"
+            ),
+            {"o": opportunity},
+        ).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("2026-03-01 10:00:00", None),  # no stage left: nothing to fill
+        ("2026-03-02 10:00:00", None),
+        ("2026-03-04 10:00:00", "2026-03-02 10:00:00"),
+        ("2026-03-09 10:00:00", "2026-03-04 10:00:00"),
+    ]

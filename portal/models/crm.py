@@ -344,7 +344,7 @@ class StageChange(Base):
     __table_args__ = (
         # The pipeline report (R-REPORT-4) at a million customers: the changes of a period
         # by date, and an opportunity's path read from the index alone.
-        Index("ix_stage_changes_at", "at", "opportunity_id"),
+        Index("ix_stage_changes_at", "at", "opportunity_id", "from_stage_id", "from_since"),
         Index(
             "ix_stage_changes_path", "opportunity_id", "at", "id", "from_stage_id", "to_stage_id"
         ),
@@ -356,6 +356,9 @@ class StageChange(Base):
     from_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id"))
     to_stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"), nullable=False)
     at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    # When the opportunity entered the stage it leaves here (NULL on the first change):
+    # the stay's length is at − from_since, without looking for the previous change.
+    from_since: Mapped[datetime | None] = mapped_column(DateTime)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 

@@ -45,7 +45,9 @@ OPPORTUNITY_COLUMNS = (
     "expected_close", "stage_id", "probability", "lost_reason_id", "closed_at",
     "stage_entered_at", "last_action_at", "created_at", "updated_at", "version",
 )  # fmt: skip
-STAGE_CHANGE_COLUMNS = ("opportunity_id", "from_stage_id", "to_stage_id", "at", "by_id")
+STAGE_CHANGE_COLUMNS = (
+    "opportunity_id", "from_stage_id", "to_stage_id", "at", "from_since", "by_id",
+)  # fmt: skip
 ORDER_COLUMNS = (
     "id", "division_id", "customer_id", "owner_id", "created_by_id", "opportunity_id",
     "number", "amount", "signed_on", "state", "created_at", "updated_at", "version",
@@ -119,10 +121,10 @@ class _Sales:
         moments.insert(0, start)
         oid = self.opportunity_id
         self.opportunity_id += 1
-        previous = None
+        previous, since = None, None
         for stage, moment in zip(path, moments, strict=True):
-            self.stage_changes.append((oid, previous, stage.id, moment, owner_id))
-            previous = stage.id
+            self.stage_changes.append((oid, previous, stage.id, moment, since, owner_id))
+            previous, since = stage.id, moment
         last, entered = path[-1], moments[-1]
         self.opportunities.append(
             (

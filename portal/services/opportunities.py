@@ -91,6 +91,7 @@ def stage_changed(
             from_stage_id=old_stage_id,
             to_stage_id=stage.id,
             at=at,
+            from_since=opportunity.stage_entered_at or opportunity.created_at,
             by_id=getattr(by, "id", None),
         )
     )

@@ -25,6 +25,7 @@ from portal.models import (
     StageChange,
     User,
 )
+from portal.services.opportunities import open_opportunity, stage_changed
 from portal.services.reports import (
     ReportFilter,
     campaign_results_of_period,
@@ -371,6 +372,7 @@ def pipeline_world(session, world):
             created_at=created,
             **fields,
         )
+        since = None  # as stage_changed records it: when the left stage was entered
         for before, after, when in changes:
             session.add(
                 StageChange(
@@ -378,8 +380,10 @@ def pipeline_world(session, world):
                     from_stage_id=stages[before].id if before else None,
                     to_stage_id=stages[after].id,
                     at=when,
+                    from_since=since,
                 )
             )
+            since = when
         return o
 
     opportunity(
@@ -696,3 +700,26 @@ def test_profiles_keep_the_order_asked_and_only_customers_in_scope(session, worl
     assert len(sheets[0].shown("activities")) == 8 and sheets[0].more("activities")
     assert sheets[0].total("activities") == "10"
     assert customer_profiles(session, world["east.head"], [west.id]) == []
+
+
+def test_days_in_stage_from_the_history_the_service_records(session, world):
+    """R-REPORT-4: stage_changed records when the left stage was entered, so the report's
+    days in stage follow the opportunity's real moves (2 and 5 days here)."""
+    clerk = world["east.clerk1"]
+    stages = {s.code: s for s in session.scalars(select(Stage))}
+    customer = make_customer(session, clerk, name="阶段历史客户")
+    o = open_opportunity(session, customer, title="阶段", by=clerk, at=at(3, 1))
+    for code, when in (("follow", at(3, 3)), ("needs", at(3, 8))):
+        old = o.stage_id
+        o.stage_id = stages[code].id
+        stage_changed(session, o, old, by=clerk, at=when)
+    session.commit()
+    history = session.execute(
+        select(StageChange.from_since, StageChange.at)
+        .where(StageChange.opportunity_id == o.id)
+        .order_by(StageChange.at)
+    ).all()
+    assert history == [(None, at(3, 1)), (at(3, 1), at(3, 3)), (at(3, 3), at(3, 8))]
+    lines = {s.name: s for s in pipeline(session, march(world["east.head"])).stages}
+    assert (lines["线索"].stints, lines["线索"].avg_days) == (1, pytest.approx(2.0))
+    assert (lines["商务跟进"].stints, lines["商务跟进"].avg_days) == (1, pytest.approx(5.0))

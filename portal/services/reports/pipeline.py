@@ -99,7 +99,7 @@ def pipeline(session: Session, f: ReportFilter) -> Pipeline:
         .distinct()
     )
     n_moving = _funnel(session, f, stages, moving)
-    _days_in_stage(session, f, by_id, moving)
+    _days_in_stage(session, f, by_id, visible)
 
     closed = (
         select(Stage.outcome, func.count(), func.sum(Opportunity.amount))
@@ -165,31 +165,17 @@ def _funnel(session, f, stages, moving) -> int:
     return sum(int(n) for _, _, n in tops)
 
 
-def _days_in_stage(session, f, by_id, moving) -> None:
-    """A stay in a stage runs from the change into it (or the opportunity's creation) to
-    the change out of it; stays whose change out falls in the period are averaged."""
-    previous_at = (
-        func.lag(StageChange.at)
-        .over(partition_by=StageChange.opportunity_id, order_by=(StageChange.at, StageChange.id))
-        .label("previous_at")
-    )
-    changes = (
-        select(
-            StageChange.opportunity_id,
-            StageChange.from_stage_id,
-            StageChange.at,
-            previous_at,
-        )
-        .where(StageChange.opportunity_id.in_(moving))
-        .subquery()
-    )
-    began = func.coalesce(changes.c.previous_at, Opportunity.created_at)
-    days = hours_between(session, began, changes.c.at) / 24.0
+def _days_in_stage(session, f, by_id, visible) -> None:
+    """A stay in a stage runs from entering it (StageChange.from_since, else the
+    opportunity's creation) to the change out of it; stays whose change out falls in
+    the period are averaged. One range of ix_stage_changes_at."""
+    began = func.coalesce(StageChange.from_since, Opportunity.created_at)
+    days = hours_between(session, began, StageChange.at) / 24.0
     for stage_id, n, avg_days in session.execute(
-        select(changes.c.from_stage_id, func.count(), func.avg(days))
-        .join(Opportunity, Opportunity.id == changes.c.opportunity_id)
-        .where(changes.c.from_stage_id.is_not(None), f.in_period(changes.c.at))
-        .group_by(changes.c.from_stage_id)
+        select(StageChange.from_stage_id, func.count(), func.avg(days))
+        .join(Opportunity, Opportunity.id == StageChange.opportunity_id)
+        .where(*visible, StageChange.from_stage_id.is_not(None), f.in_period(StageChange.at))
+        .group_by(StageChange.from_stage_id)
     ):
         line = by_id.get(stage_id)
         if line is not None:
