@@ -83,9 +83,12 @@ def one_decimal(value) -> str:
 
 
 def money_axis(value) -> str:
-    """Short amounts on chart axes: 12,500 → 1.25万."""
-    if abs(value) >= 10_000:
-        return f"{value / 10_000:,.4g}万"
+    """Short amounts on chart axes: 12,500 → 1.25万, 189,688,200 → 1.897亿; never in
+    scientific notation (a division's pipeline runs to billions of yuan)."""
+    for unit, size in (("亿", 100_000_000), ("万", 10_000)):
+        if abs(value) >= size:
+            scaled = value / size
+            return f"{scaled:,.0f}{unit}" if abs(scaled) >= 10_000 else f"{scaled:.4g}{unit}"
     return f"{value:,.0f}"
 
 

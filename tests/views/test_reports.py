@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portal.clock import now
 from portal.models import AuditLog, Division, User
 from portal.services.reports import last_month
-from portal.views.report_sheets import REPORTS
+from portal.views.report_sheets import REPORTS, money_axis
 from tests.factories import make_activity, make_customer, make_order
 
 DIVISION_REPORTS = [name for name, spec in REPORTS.items() if spec.division_wide]
@@ -260,3 +260,20 @@ def test_profile_masks_mobiles_for_the_division_admin(login, session, world, tmp
     response = login("east.admin").get(f"/admin/customer/{customer.id}/profile.pdf")
     text = pdf_text(response.data, tmp_path, "pdftotext", "-raw")
     assert "138****5678" in text and "13812345678" not in text
+
+
+@pytest.mark.parametrize(
+    ("amount", "label"),
+    [
+        (0, "0"),
+        (9_500, "9,500"),
+        (12_500, "1.25万"),
+        (99_990_000, "9999万"),
+        (189_688_200, "1.897亿"),
+        (4_266_325_000, "42.66亿"),
+        (2_000_000_000_000, "20,000亿"),
+    ],
+)
+def test_chart_amounts_read_in_wan_and_yi(amount, label):
+    """Chart axes and bar labels of large amounts (a 1M-customer pipeline) stay readable."""
+    assert money_axis(amount) == label
