@@ -1,6 +1,8 @@
 """Upgrading a database that already holds records (issue #2: migrations are the source of
 truth; a later migration must not fail on a populated database), on both databases."""
 
+from contextlib import contextmanager
+
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
@@ -22,13 +24,23 @@ def fresh_url(request, tmp_path):
     cluster.drop_database(name)
 
 
-def test_upgrade_of_a_populated_database_keeps_every_row(fresh_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
+@contextmanager
+def populated(url: str, per_division: int):
+    """An app context on the database at the newest schema, with reference and demo data;
+    the engine is disposed after."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
     with app.app_context():
         upgrade()
         load_reference_data(db.session)
-        load_demo(db.session, per_division=20)
+        load_demo(db.session, per_division=per_division)
         db.session.commit()
+        yield
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_upgrade_of_a_populated_database_keeps_every_row(fresh_url):
+    with populated(fresh_url, per_division=20):
         counts = {
             t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
             for t in ("customers", "contacts", "activities", "leads", "users")
@@ -40,20 +52,13 @@ def test_upgrade_of_a_populated_database_keeps_every_row(fresh_url):
         again = {
             t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in counts
         }
-        db.session.remove()
-        db.engine.dispose()
     assert again == counts and counts["customers"] == 40
 
 
 def test_0006_fills_when_each_left_stage_was_entered(fresh_url):
     """0006 derives stage_changes.from_since from the history already recorded: the
     previous change (by time, then id), else the opportunity's creation (R-REPORT-4)."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "x"})
-    with app.app_context():
-        upgrade()
-        load_reference_data(db.session)
-        load_demo(db.session, per_division=5)
-        db.session.commit()
+    with populated(fresh_url, per_division=5):
         opportunity = db.session.execute(
             text("SELECT id FROM opportunities ORDER BY id LIMIT 1")
         ).scalar_one()
@@ -86,8 +91,6 @@ def test_0006_fills_when_each_left_stage_was_entered(fresh_url):
             ),
             {"o": opportunity},
         ).all()
-        db.session.remove()
-        db.engine.dispose()
     assert [tuple(r) for r in rows] == [
         ("2026-03-01 10:00:00", None),  # no stage left: nothing to fill
         ("2026-03-02 10:00:00", None),
