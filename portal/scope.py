@@ -66,11 +66,20 @@ def customer_mine(user, *, for_edit: bool = False, customer=Customer) -> ColumnE
     )
 
 
-def _of_my_customer(model, user, *, for_edit: bool = False) -> ColumnElement[bool]:
-    """The record's customer is one the clerk owns or shares. A correlated EXISTS, one
-    primary-key probe per row: `customer_id IN (SELECT …)` made SQLite list all of his
-    customers (100,000 at a million) for every query, even for one customer's contacts.
+def _of_my_customer(
+    model, user, *, for_edit: bool = False, counting: bool = False
+) -> ColumnElement[bool]:
+    """The record's customer is one the clerk owns or shares. Two equivalent shapes:
+    - rows for a page: a correlated EXISTS, one primary-key probe per row read, where
+      `customer_id IN (SELECT …)` made SQLite list all of his customers (100,000 at a
+      million) for every page, even for one customer's contacts;
+    - `counting` (a count or aggregate over all his rows): that IN list, built once,
+      which SQLite checks faster than a probe per row (1.5 s against 3 s for a clerk's
+      activities at a million customers).
     The alias keeps the probe from correlating with a Customer of the outer query."""
+    if counting:
+        mine = select(Customer.id).where(customer_mine(user, for_edit=for_edit))
+        return model.customer_id.in_(mine)
     mine = aliased(Customer)
     return exists().where(
         mine.id == model.customer_id, customer_mine(user, for_edit=for_edit, customer=mine)
@@ -82,24 +91,27 @@ def _customer_rule(user, for_edit: bool) -> ColumnElement[bool]:
     return or_(customer_mine(user, for_edit=for_edit), pool)
 
 
-def _through_customer(model, user, for_edit: bool) -> ColumnElement[bool]:
+def _through_customer(model, user, for_edit: bool, counting: bool) -> ColumnElement[bool]:
     """Records a clerk owns, or that belong to a customer he owns or shares."""
     return and_(
         model.division_id == user.division_id,
-        or_(model.owner_id == user.id, _of_my_customer(model, user, for_edit=for_edit)),
+        or_(
+            model.owner_id == user.id,
+            _of_my_customer(model, user, for_edit=for_edit, counting=counting),
+        ),
     )
 
 
-def _clerk_rule(model, user, for_edit: bool) -> ColumnElement[bool]:
+def _clerk_rule(model, user, for_edit: bool, counting: bool) -> ColumnElement[bool]:
     if model is Customer:
         return _customer_rule(user, for_edit)
     if model is Contact:
-        return _of_my_customer(Contact, user, for_edit=for_edit)
+        return _of_my_customer(Contact, user, for_edit=for_edit, counting=counting)
     if model in (Opportunity, Order, Activity):
-        return _through_customer(model, user, for_edit)
+        return _through_customer(model, user, for_edit, counting)
     if model is ServiceRequest:
         return or_(
-            _through_customer(model, user, for_edit),
+            _through_customer(model, user, for_edit, counting),
             and_(
                 ServiceRequest.division_id == user.division_id, ServiceRequest.handler_id == user.id
             ),
@@ -111,7 +123,7 @@ def _clerk_rule(model, user, for_edit: bool) -> ColumnElement[bool]:
     if model is User:
         return User.division_id == user.division_id
     if model is OwnershipChange:
-        return _of_my_customer(OwnershipChange, user)
+        return _of_my_customer(OwnershipChange, user, counting=counting)
     return false()
 
 
@@ -142,8 +154,9 @@ def _division_rule(model, user) -> ColumnElement[bool]:
     return false()
 
 
-def visible(model, user, *, for_edit: bool = False) -> ColumnElement[bool]:
-    """The rows of `model` that `user` may see (R-SCOPE-1..3); for_edit: may change."""
+def visible(model, user, *, for_edit: bool = False, counting: bool = False) -> ColumnElement[bool]:
+    """The rows of `model` that `user` may see (R-SCOPE-1..3); for_edit: may change;
+    counting: the same rows, in the shape that suits counting all of them."""
     if user is None or not getattr(user, "is_authenticated", False):
         return false()
     if sees_all(user):
@@ -152,7 +165,7 @@ def visible(model, user, *, for_edit: bool = False) -> ColumnElement[bool]:
         return false()
     if sees_division(user):
         return _division_rule(model, user)
-    return _clerk_rule(model, user, for_edit)
+    return _clerk_rule(model, user, for_edit, counting)
 
 
 def editable(model, user) -> ColumnElement[bool]:

@@ -198,8 +198,8 @@ class PortalModelView(ModelView):
         return groups
 
     # -- scope: every path that loads rows ---------------------------------------
-    def scope_criterion(self, *, for_edit: bool = False):
-        return scope.visible(self.model, current_user, for_edit=for_edit)
+    def scope_criterion(self, *, for_edit: bool = False, counting: bool = False):
+        return scope.visible(self.model, current_user, for_edit=for_edit, counting=counting)
 
     def base_criterion(self):
         """Extra filter of this view (e.g. the pool: customers without owner)."""
@@ -212,8 +212,8 @@ class PortalModelView(ModelView):
     def preset_filter(self, code: str):
         return None
 
-    def _criteria(self, *, for_edit: bool = False):
-        criteria = [self.scope_criterion(for_edit=for_edit)]
+    def _criteria(self, *, for_edit: bool = False, counting: bool = False):
+        criteria = [self.scope_criterion(for_edit=for_edit, counting=counting)]
         base = self.base_criterion()
         if base is not None:
             criteria.append(base)
@@ -225,7 +225,7 @@ class PortalModelView(ModelView):
         return query.filter(preset) if preset is not None else query
 
     def get_count_query(self):
-        query = super().get_count_query().filter(self._criteria())
+        query = super().get_count_query().filter(self._criteria(counting=True))
         preset = self.preset_criterion()
         return query.filter(preset) if preset is not None else query
 
@@ -260,9 +260,7 @@ class PortalModelView(ModelView):
         return query, count_query, joins, count_joins
 
     # -- lists of a million rows (issue #4): bounded count, pages chosen by id -----------
-    def get_list(
-        self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None
-    ):
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """Flask-Admin's get_list, with the count of portal/views/paging.py and, for a
         page of the list, its ids read from the sort index before its rows are loaded."""
         joins, count_joins = {}, {}
@@ -434,9 +432,14 @@ class PortalModelView(ModelView):
         customer = getattr(model, "customer", None)
         if customer is None or customer.owner_id != owner_id:
             return False
-        return db.session.scalar(select(Customer.id).where(
-            Customer.id == customer.id, scope.visible(Customer, current_user, for_edit=True)
-        )) is not None
+        return (
+            db.session.scalar(
+                select(Customer.id).where(
+                    Customer.id == customer.id, scope.visible(Customer, current_user, for_edit=True)
+                )
+            )
+            is not None
+        )
 
     def after_model_change(self, form, model, is_created):
         if is_created:

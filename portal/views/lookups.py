@@ -35,7 +35,7 @@ class LookupView(PortalModelView):
     form_excluded_columns = ()
     form_extra_fields = {}
 
-    def scope_criterion(self, *, for_edit: bool = False):
+    def scope_criterion(self, *, for_edit: bool = False, counting: bool = False):
         from sqlalchemy import true
 
         return true()  # lookup tables are shared by every division

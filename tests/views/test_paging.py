@@ -7,12 +7,12 @@ import re
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import scope
-from portal.models import Customer, CustomerShare
+from portal.models import Activity, Contact, Customer, CustomerShare, Order
 from portal.views import paging
-from tests.factories import make_customer
+from tests.factories import make_activity, make_contact, make_customer, make_order
 
 SAME_TIME = datetime(2026, 5, 1, 9, 0)
 DETAILS = re.compile(r"/details/\?id=(\d+)")
@@ -116,3 +116,33 @@ def test_division_hint_changes_no_result(session, world, username):
     plain = set(session.scalars(select(Customer.id).where(visible)))
     hinted = set(session.scalars(select(Customer.id).where(visible, *([hint] if hint else []))))
     assert plain == hinted
+
+
+@pytest.mark.parametrize(
+    ("url", "model"),
+    [("/admin/contact/", Contact), ("/admin/activity/", Activity), ("/admin/order/", Order)],
+)
+def test_long_lists_count_the_clerks_rows_only(login, session, world, monkeypatch, url, model):
+    """A long list is counted with the counting shape of the scope (IN, not EXISTS):
+    the figure is exactly the clerk's rows — his customers', a shared one's, none of a
+    colleague's or the other division's (R-SCOPE-2)."""
+    clerk, colleague = world["east.clerk1"], world["east.clerk2"]
+    mine = [make_customer(session, clerk) for _ in range(3)]
+    shared = make_customer(session, colleague)
+    session.add(CustomerShare(customer_id=shared.id, user_id=clerk.id, can_edit=False))
+    others = [make_customer(session, colleague), make_customer(session, world["west.clerk1"])]
+    for customer in [*mine, shared, *others]:
+        for _ in range(2):
+            if model is Contact:
+                make_contact(session, customer)
+            elif model is Activity:
+                make_activity(session, customer)
+            else:
+                make_order(session, customer)
+    session.commit()
+    expected = session.scalar(
+        select(func.count()).select_from(model).where(scope.visible(model, clerk))
+    )
+    assert expected == 8  # 3 own customers and the shared one, two rows each
+    monkeypatch.setattr(paging, "EXACT_UP_TO", 3)
+    assert f"({expected})" in login("east.clerk1").get(url).get_data(as_text=True)
