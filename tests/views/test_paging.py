@@ -43,15 +43,19 @@ def _list_order(session, user, *criteria):
     ).all()
 
 
-def test_pages_keep_the_list_order_when_sort_keys_tie(login, session, world, monkeypatch):
+@pytest.mark.parametrize("exact_up_to", [10, 100])
+def test_pages_keep_the_list_order_when_sort_keys_tie(
+    login, session, world, monkeypatch, exact_up_to
+):
     """45 customers updated at the same second: every one on exactly one page, in order,
-    also for pages past the first EXACT_UP_TO ids read at once."""
+    whether the list is long (its pages read from the sort index) or short (its ids read
+    unordered, each page sorted among them)."""
     clerk = world["east.clerk1"]
     _make(session, clerk, 45)
     make_customer(session, clerk, pinned=True)
     session.commit()
     expected = _list_order(session, clerk)
-    monkeypatch.setattr(paging, "EXACT_UP_TO", 10)
+    monkeypatch.setattr(paging, "EXACT_UP_TO", exact_up_to)
     client = login("east.clerk1")
     pages = [_shown(client, f"/admin/customer/?page={p}") for p in range(4)]
     assert [i for page in pages for i in page] == expected
