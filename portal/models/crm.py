@@ -431,6 +431,25 @@ class Activity(BusinessRecord, Base):
             )
             for column in ("lead_id", "opportunity_id", "order_id")
         ),
+        # The dashboard's overdue plans per clerk and escalation queue (R-FOLLOW-4, -6):
+        # pending plans by date, and the few instructions not yet acknowledged. The
+        # queries write 'pending' into the SQL (followups.PENDING) so SQLite uses it.
+        Index(
+            "ix_activities_pending",
+            "division_id",
+            "planned_at",
+            "id",
+            "owner_id",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index(
+            "ix_activities_unacknowledged",
+            "owner_id",
+            "instruction_at",
+            sqlite_where=text("instruction IS NOT NULL AND instruction_ack_at IS NULL"),
+            postgresql_where=text("instruction IS NOT NULL AND instruction_ack_at IS NULL"),
+        ),
     )
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="plan")
     subject: Mapped[str] = mapped_column(String(100), nullable=False)

@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 from portal import scope
 from portal.clock import now
 from portal.models import Activity, Customer, Lead, User
-from portal.services.followups import escalation_criterion, overdue_criterion, start_of_day
+from portal.services.followups import (
+    instruction_escalation,
+    overdue_criterion,
+    overdue_escalation,
+    start_of_day,
+)
 from portal.services.pool import expiring_criterion
 
 SUPERVISORS = ("division_head", "group_manager", "sysadmin", "division_admin")
@@ -84,13 +89,20 @@ def overdue_per_clerk(session: Session, user) -> list[tuple[str, int]]:
 
 
 def escalation_queue(session: Session, user, limit: int = 20) -> list[Activity]:
-    """R-FOLLOW-6: plans overdue by more than two days and unacknowledged instructions."""
+    """R-FOLLOW-6: plans overdue by more than two days and unacknowledged instructions,
+    oldest first. Each kind is read from its own partial index (pending plans by date,
+    open instructions), then merged: one OR ordered by date made the planners walk a
+    division's two million activities."""
+    at = now()
     if user.role_code not in SUPERVISORS:
         return []
-    stmt = (
-        select(Activity)
-        .where(scope.visible(Activity, user), escalation_criterion(now()))
-        .order_by(Activity.planned_at)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
+    found: dict[int, Activity] = {}
+    for criterion in (overdue_escalation(at), instruction_escalation(at)):
+        stmt = (
+            select(Activity)
+            .where(scope.visible(Activity, user), criterion)
+            .order_by(Activity.planned_at, Activity.id)
+            .limit(limit)
+        )
+        found.update((a.id, a) for a in session.scalars(stmt))
+    return sorted(found.values(), key=lambda a: (a.planned_at, a.id))[:limit]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.clock import now
@@ -25,6 +25,9 @@ from portal.services.audit import record_event
 
 DEFAULT_INTERVAL_DAYS = 30  # grade N, used when a subject has no grade
 ESCALATE_AFTER_DAYS = 2  # R-FOLLOW-6: overdue plans and unacknowledged instructions
+# 'pending' written into the SQL, not bound: SQLite uses the partial index of pending
+# plans (ix_activities_pending) only when it can see the value in the statement.
+PENDING = literal("pending", literal_execute=True)
 STALE_AFTER_DAYS = 30  # R-FOLLOW-5
 CARE_HOUR = time(10, 0)  # calls are planned for 10:00 on their day
 
@@ -309,22 +312,29 @@ def acknowledge_instruction(
     session.flush()
 
 
+def overdue_escalation(at: datetime):
+    """Plans overdue by more than two days (R-FOLLOW-6)."""
+    cutoff = start_of_day(at) - timedelta(days=ESCALATE_AFTER_DAYS)
+    return and_(Activity.state == PENDING, Activity.planned_at < cutoff)
+
+
+def instruction_escalation(at: datetime):
+    """Leader instructions left unacknowledged for more than two days (R-FOLLOW-6)."""
+    return and_(
+        Activity.instruction.is_not(None),
+        Activity.instruction_ack_at.is_(None),
+        Activity.instruction_at < at - timedelta(days=ESCALATE_AFTER_DAYS),
+    )
+
+
 def escalation_criterion(at: datetime):
     """Plans overdue by more than two days, or instructions left unacknowledged as long."""
-    cutoff = start_of_day(at) - timedelta(days=ESCALATE_AFTER_DAYS)
-    return or_(
-        and_(Activity.state == "pending", Activity.planned_at < cutoff),
-        and_(
-            Activity.instruction.is_not(None),
-            Activity.instruction_ack_at.is_(None),
-            Activity.instruction_at < at - timedelta(days=ESCALATE_AFTER_DAYS),
-        ),
-    )
+    return or_(overdue_escalation(at), instruction_escalation(at))
 
 
 def overdue_criterion(at: datetime):
     """R-FOLLOW-4: pending and planned before the start of today."""
-    return and_(Activity.state == "pending", Activity.planned_at < start_of_day(at))
+    return and_(Activity.state == PENDING, Activity.planned_at < start_of_day(at))
 
 
 def sweep_followups(session: Session, day: date) -> dict[str, int]:

@@ -9,6 +9,8 @@
   from the previous change, else the opportunity's creation), so days in stage is
   at − from_since; indexed by date (the period's changes) and by each opportunity's
   path (the funnel), replacing the plain opportunity index.
+- activities: partial indexes of pending plans (division, planned at, id, owner) and of
+  unacknowledged instructions, for the dashboard's overdue and escalation figures.
 - customers: (division, churn state, owner, warned at, changed at) for the churn report.
 - orders: the (division, signed on) index also carries state, owner, customer and
   amount, so the contribution report reads it alone.
@@ -45,7 +47,25 @@ WHERE stays.id = stage_changes.id AND stage_changes.from_stage_id IS NOT NULL
 """
 
 
+PENDING = "state = 'pending'"
+UNACKNOWLEDGED = "instruction IS NOT NULL AND instruction_ack_at IS NULL"
+
+
 def upgrade():
+    op.create_index(
+        "ix_activities_pending",
+        "activities",
+        ["division_id", "planned_at", "id", "owner_id"],
+        sqlite_where=sa.text(PENDING),
+        postgresql_where=sa.text(PENDING),
+    )
+    op.create_index(
+        "ix_activities_unacknowledged",
+        "activities",
+        ["owner_id", "instruction_at"],
+        sqlite_where=sa.text(UNACKNOWLEDGED),
+        postgresql_where=sa.text(UNACKNOWLEDGED),
+    )
     with op.batch_alter_table("stage_changes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("from_since", sa.DateTime(), nullable=True))
     op.execute(FILL_FROM_SINCE)
@@ -75,6 +95,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_activities_unacknowledged", table_name="activities")
+    op.drop_index("ix_activities_pending", table_name="activities")
     for column in ACTIVITY_COLUMNS:
         op.drop_index(f"ix_activities_{column}", table_name="activities")
         op.create_index(f"ix_activities_{column}", "activities", [column])

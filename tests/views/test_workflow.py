@@ -16,7 +16,7 @@ from portal.models import (
     OwnershipChange,
     Stage,
 )
-from tests.factories import grade, make_customer, make_lead, set_pool_rule
+from tests.factories import grade, make_activity, make_customer, make_lead, set_pool_rule
 
 
 def _set_rule(session, world, **values):
@@ -355,3 +355,44 @@ def test_group_manager_cannot_give_a_lead_to_another_division(login, session, wo
     )
     customer = session.scalar(select(Customer).where(Customer.name == "跨版块线索"))
     assert customer is None or customer.owner_id != world["west.clerk1"].id
+
+
+def test_head_dashboard_escalation_queue_and_overdue_per_clerk(login, session, world):
+    """R-FOLLOW-4, R-FOLLOW-6: the head sees his division's plans overdue by more than two
+    days and instructions unanswered as long, oldest first, and the overdue plans per
+    clerk; nothing of the other division; a clerk sees neither table."""
+    c1, c2 = world["east.clerk1"], world["east.clerk2"]
+    at = now()
+    mine, theirs = make_customer(session, c1), make_customer(session, c2)
+    west = make_customer(session, world["west.clerk1"])
+    make_activity(session, mine, subject="五天前", planned_at=at - timedelta(days=5))
+    make_activity(session, theirs, subject="四天前", planned_at=at - timedelta(days=4))
+    make_activity(session, mine, subject="昨天", planned_at=at - timedelta(days=1))
+    make_activity(session, mine, subject="已完成", state="done", planned_at=at - timedelta(days=9))
+    make_activity(
+        session,
+        theirs,
+        subject="批示未回",
+        planned_at=at + timedelta(days=3),
+        instruction="请尽快拜访",
+        instruction_at=at - timedelta(days=3),
+    )
+    make_activity(
+        session,
+        mine,
+        subject="批示刚写",
+        planned_at=at + timedelta(days=3),
+        instruction="明天联系",
+        instruction_at=at - timedelta(hours=2),
+    )
+    make_activity(session, west, subject="西区逾期", planned_at=at - timedelta(days=6))
+    session.commit()
+    html = login("east.head").get("/admin/").get_data(as_text=True)
+    queue = html.split('id="escalations"')[1].split("</table>")[0]
+    assert re.findall(r'">([^<]+)</a></td>', queue) == ["五天前", "四天前", "批示未回"]
+    per_clerk = html.split('id="overdue-by-clerk"')[1].split("</table>")[0]
+    assert re.findall(r"<td>([^<]+)</td><td class=\"text-right\">(\d+)</td>", per_clerk) == [
+        ("东区业务员一", "2"),
+        ("东区业务员二", "1"),
+    ]
+    assert 'id="escalations"' not in login("east.clerk1").get("/admin/").get_data(as_text=True)
