@@ -48,8 +48,8 @@ from portal.models import (  # noqa: E402
     ServiceType,
     User,
 )
-from portal.services import churn, service_requests, value  # noqa: E402
 from portal.services.demo import load_demo  # noqa: E402
+from portal.services.sweep import run_sweep  # noqa: E402
 
 CHUNK = 20_000
 
@@ -163,11 +163,17 @@ def analyze(engine) -> None:
             connection.exec_driver_sql("ANALYZE")
 
 
-def timed(session, step, day) -> tuple[float, dict]:
+def timed_sweep(session, day, run: str) -> float:
+    """One whole `run_sweep` of `day`, committed like `flask sweep`; prints each step."""
     started = time.perf_counter()
-    counts = step(session, day)
+    report = run_sweep(session, day)
     session.commit()
-    return time.perf_counter() - started, counts
+    total = time.perf_counter() - started
+    for name, counts, seconds in report:
+        figures = ", ".join(f"{k} {v}" for k, v in counts.items())
+        print(f"  {run:6s} {name:9s} {seconds:7.2f} s  ({figures})", flush=True)
+    print(f"  {run:6s} {'total':9s} {total:7.2f} s  (commit included)", flush=True)
+    return total
 
 
 def main() -> None:
@@ -177,8 +183,22 @@ def main() -> None:
     parser.add_argument("--orders-ratio", type=float, default=0.6)
     parser.add_argument("--service", type=int, default=100_000)
     parser.add_argument("--plain", action="store_true", help="plain INSERTs of customers only")
+    parser.add_argument("--load-only", action="store_true", help="load the data, do not sweep")
+    parser.add_argument(
+        "--no-load", action="store_true", help="sweep a database loaded by --load-only"
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    print(f"database {url}", flush=True)
+    if args.no_load:
+        sweep(url)
+        return
+    load(url, args)
+    if not args.load_only:
+        sweep(url)
+
+
+def load(url: str, args) -> None:
     started = time.perf_counter()
     env = {**os.environ, "DATABASE_URL": url}
     flask = [str(Path(sys.executable).parent / "flask"), "--app", "portal"]
@@ -204,18 +224,20 @@ def main() -> None:
         print(
             f"{db.engine.dialect.name}: {customers} customers, {orders} orders, "
             f"{args.service} service requests loaded in {time.perf_counter() - started:.0f} s "
-            f"({'flask demo --customers' if bulk else 'plain INSERTs'})"
+            f"({'flask demo --customers' if bulk else 'plain INSERTs'})",
+            flush=True,
         )
+
+
+def sweep(url: str) -> None:
+    """The whole daily sweep twice on today: the first run does the work, the second
+    shows the cost of an idempotent run that changes nothing."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
         day = now().date()
-        for name, step in (
-            ("service", service_requests.sweep_service),
-            ("churn", churn.sweep_churn),
-            ("value", value.sweep_value_classes),
-        ):
-            for run in ("first", "second"):
-                seconds, counts = timed(session, step, day)
-                figures = ", ".join(f"{k} {v}" for k, v in counts.items())
-                print(f"  {name:8s} {run:6s} {seconds:7.2f} s  ({figures})", flush=True)
+        for run in ("first", "second"):
+            timed_sweep(db.session, day, run)
+        db.session.close()
 
 
 if __name__ == "__main__":

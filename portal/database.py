@@ -5,17 +5,23 @@ once (STACK-NOTES "Concurrency"): race-sensitive operations start their transact
 BEGIN IMMEDIATE (`begin_write`: one writer at a time, waiting up to the busy timeout
 instead of failing with "database is locked"), WAL lets readers go on meanwhile, and
 foreign keys are enforced as on PostgreSQL.
+
+Also the plumbing of set-based batch work (the daily sweep): a bigger SQLite page cache
+for its duration, and temporary tables.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Table, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
 
 BUSY_TIMEOUT_MS = 30_000
+BATCH_CACHE_KIB = 1_000_000  # SQLite page cache of a batch job (the sweep), as the bulk loader
 IMMEDIATE = "portal_sqlite_immediate"
 
 
@@ -49,6 +55,34 @@ def begin_write(session) -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})
+
+
+@contextmanager
+def batch_cache(session) -> Iterator[None]:
+    """SQLite: a 1 GB page cache on the session's connection for a batch of big set-based
+    statements, back to its size after. With the default 2 MB, each index entry that a
+    statement moves is read and spilled through the OS and the WAL: the first sweep over a
+    million customers took 72 s instead of 40. PostgreSQL sizes its cache itself."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{BATCH_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {before}")
+
+
+@contextmanager
+def scratch_table(connection: Connection, table: Table) -> Iterator[Table]:
+    """A TEMPORARY table for one set-based step of a transaction, dropped at the end of the
+    block. On an error it is left to the caller's rollback, which undoes its creation on
+    SQLite and PostgreSQL alike (a DROP would fail in an aborted PostgreSQL transaction)."""
+    table.create(connection)
+    yield table
+    table.drop(connection)
 
 
 def init_app(app) -> None:

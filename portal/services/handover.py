@@ -15,15 +15,9 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
-    DateTime,
-    Integer,
-    String,
     and_,
     delete,
-    insert,
-    literal,
     or_,
     select,
     update,
@@ -39,11 +33,11 @@ from portal.models import (
     Lead,
     Opportunity,
     Order,
-    OwnershipChange,
     ServiceRequest,
     User,
 )
 from portal.services import BusinessRuleError
+from portal.services.pool import log_ownership
 from portal.services.sharing import end_shares
 
 # Roles that can hold customers (a division admin only reads them).
@@ -82,45 +76,6 @@ def _update(session: Session, model, where: ColumnElement[bool], **values) -> in
     return result.rowcount
 
 
-def _log_ownership(
-    session: Session,
-    which: ColumnElement[bool],
-    *,
-    kind: str,
-    division_id,
-    to_owner_id: int | None,
-    by: User | None,
-    at: datetime,
-    reason: str,
-) -> None:
-    """One OwnershipChange per customer matched by `which`, written before the move."""
-    # A fixed division (transfers) or the customer's own column (hand-over).
-    division = literal(division_id, Integer) if isinstance(division_id, int) else division_id
-    rows = select(
-        Customer.id,
-        division,
-        literal(kind, String),
-        Customer.owner_id,
-        literal(to_owner_id, Integer),
-        literal(getattr(by, "id", None), Integer),
-        literal(at, DateTime),
-        literal(reason[:200], String),
-        literal(False, Boolean),
-    ).where(which)
-    columns = [
-        "customer_id",
-        "division_id",
-        "kind",
-        "from_owner_id",
-        "to_owner_id",
-        "by_id",
-        "at",
-        "reason",
-        "cap_overridden",
-    ]
-    session.execute(insert(OwnershipChange).from_select(columns, rows))
-
-
 def hand_over(
     session: Session,
     from_user: User,
@@ -148,7 +103,7 @@ def hand_over(
     # A new owner grants his own shares (R-SCOPE-2); the old ones end with the hand-over.
     end_shares(session, list(session.scalars(select(Customer.id).where(owned))))
     # Order matters: children are found through the customers' current owner.
-    _log_ownership(
+    log_ownership(
         session,
         owned,
         kind=kind,
@@ -223,7 +178,7 @@ def move_customers(
     to_id = to_owner.id if to_owner is not None else None
     chosen = Customer.id.in_(ids)
 
-    _log_ownership(
+    log_ownership(
         session,
         chosen,
         kind=kind,

@@ -9,6 +9,15 @@ from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
     and_,
     case,
     exists,
@@ -24,11 +33,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.clock import now
-from portal.database import begin_write
+from portal.database import begin_write, scratch_table
 from portal.models import (
     Activity,
     Contact,
     Customer,
+    Division,
     Lead,
     Opportunity,
     Order,
@@ -132,6 +142,49 @@ def _take(
         .values(owner_id=user.id)
         .execution_options(synchronize_session=False)
     )
+
+
+def log_ownership(
+    session: Session,
+    which: ColumnElement[bool],
+    *,
+    kind: str,
+    division_id,
+    to_owner_id: int | None,
+    by: User | None,
+    at: datetime,
+    reason: str | ColumnElement[str],
+) -> None:
+    """One OwnershipChange per customer matched by `which`, written before the move, in one
+    INSERT … SELECT (R-POOL-7). `reason` is a text, or a column of a table `which` joins
+    (each customer its own reason)."""
+    # A fixed division (transfers) or the customer's own column (hand-over, returns).
+    division = literal(division_id, Integer) if isinstance(division_id, int) else division_id
+    why = literal(reason[:200], String) if isinstance(reason, str) else reason
+    rows = select(
+        Customer.id,
+        division,
+        literal(kind, String),
+        Customer.owner_id,
+        literal(to_owner_id, Integer),
+        literal(getattr(by, "id", None), Integer),
+        literal(at, DateTime),
+        why,
+        literal(False, Boolean),
+    ).where(which)
+    rows = rows.order_by(Customer.id)  # SQLite: in table order, not by a covering index
+    columns = [
+        "customer_id",
+        "division_id",
+        "kind",
+        "from_owner_id",
+        "to_owner_id",
+        "by_id",
+        "at",
+        "reason",
+        "cap_overridden",
+    ]
+    session.execute(insert(OwnershipChange).from_select(columns, rows))
 
 
 def _log(
@@ -361,12 +414,13 @@ def release(
     session.flush()
 
 
-def _to_pool(session: Session, ids: Sequence[int], *, at: datetime) -> None:
+def _to_pool(session: Session, ids: Sequence[int] | Select, *, at: datetime) -> None:
     """Into the pool: owner cleared, previous owner kept for the cooldown, lock dropped,
-    pending plans cancelled (nobody follows a pool customer up), shares ended."""
-    if not ids:
+    pending plans cancelled (nobody follows a pool customer up), shares ended. `ids` is a
+    list or a SELECT of customer ids."""
+    if isinstance(ids, Sequence) and not ids:
         return
-    end_shares(session, list(ids))
+    end_shares(session, ids)
     session.execute(
         update(Customer)
         .where(Customer.id.in_(ids))
@@ -474,24 +528,35 @@ def _grade_scope(rules: dict[int | None, PoolRule], grade_id: int | None):
     )
 
 
+def _returning(session: Session, division_id: int, at: datetime, *columns):
+    """One SELECT per rule of the division: `columns` and the reason of the owned customers
+    the sweep at `at` sends back (R-POOL-5). The rules' grade scopes do not overlap; within
+    a rule the first criterion a customer meets gives its reason."""
+    rules = rules_of(session, division_id)
+    for grade_id, rule in rules.items():
+        pairs = _return_criteria(rule, at)
+        if not pairs:
+            continue
+        reason = case(*[(criterion, literal(why)) for criterion, why in pairs])
+        yield select(*columns, reason.label("reason")).where(
+            Customer.division_id == division_id,
+            Customer.owner_id.is_not(None),
+            _grade_scope(rules, grade_id),
+            or_(*[criterion for criterion, _ in pairs]),
+            ~_exempt(rule),
+        )
+
+
 def return_candidates(session: Session, division_id: int, at: datetime) -> list[ReturnCandidate]:
     """Owned customers the sweep at `at` sends back to the pool, with the reason (R-POOL-5)."""
-    rules = rules_of(session, division_id)
-    found: dict[int, ReturnCandidate] = {}
-    for grade_id, rule in rules.items():
-        for criterion, reason in _return_criteria(rule, at):
-            rows = session.execute(
-                select(Customer.id, Customer.name, Customer.owner_id).where(
-                    Customer.division_id == division_id,
-                    Customer.owner_id.is_not(None),
-                    _grade_scope(rules, grade_id),
-                    criterion,
-                    ~_exempt(rule),
-                )
-            ).all()
-            for cid, name, owner_id in rows:
-                found.setdefault(cid, ReturnCandidate(cid, name, owner_id, reason))
-    return sorted(found.values(), key=lambda c: c.customer_id)
+    found = [
+        ReturnCandidate(*row)
+        for returning in _returning(
+            session, division_id, at, Customer.id, Customer.name, Customer.owner_id
+        )
+        for row in session.execute(returning)
+    ]
+    return sorted(found, key=lambda c: c.customer_id)
 
 
 def preview_returns(session: Session, division_id: int, day: date) -> list[ReturnCandidate]:
@@ -540,39 +605,43 @@ def expiring_criterion(session: Session, division_id: int | None, at: datetime, 
     return and_(Customer.owner_id.is_not(None), or_(*criteria)) if criteria else literal(False)
 
 
+_returns = Table(
+    "tmp_pool_returns",
+    MetaData(),
+    Column("customer_id", Integer, primary_key=True),
+    Column("reason", String(200), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
 def sweep_pool(session: Session, day: date) -> dict[str, int]:
-    """Daily: return customers per the division's rules; each return logs its reason."""
+    """Daily: return customers per the division's rules; each return logs its reason.
+
+    Set-based, so half a million returns cost a few statements, not a loop: the returned
+    customers and their reasons go to a temporary table, then one INSERT … SELECT logs
+    them all (R-POOL-7) before the UPDATEs move them, their contacts and their plans."""
     at = datetime.combine(day, time(0, 0))
-    returned = 0
-    for division_id in session.scalars(select(Customer.division_id).distinct()):
-        candidates = return_candidates(session, division_id, at)
-        if not candidates:
-            continue
-        by_reason: dict[str, list[ReturnCandidate]] = {}
-        for candidate in candidates:
-            by_reason.setdefault(candidate.reason, []).append(candidate)
-        for reason, group in by_reason.items():
-            for chunk in _chunks([c.customer_id for c in group], 5000):
-                owners = {c.customer_id: c.owner_id for c in group}
-                _log(
-                    session,
-                    chunk,
-                    kind="return",
-                    division_id=division_id,
-                    from_owner=owners,
-                    to_owner_id=None,
-                    by=None,
-                    at=at,
-                    reason=reason,
+    connection = session.connection()
+    with scratch_table(connection, _returns):
+        for division_id in session.scalars(select(Division.id)):
+            for returning in _returning(session, division_id, at, Customer.id):
+                connection.execute(
+                    insert(_returns).from_select(["customer_id", "reason"], returning)
                 )
-                _to_pool(session, chunk, at=at)
-        returned += len(candidates)
+        returned = connection.scalar(select(func.count()).select_from(_returns))
+        if returned:
+            log_ownership(
+                session,
+                Customer.id == _returns.c.customer_id,
+                kind="return",
+                division_id=Customer.division_id,
+                to_owner_id=None,
+                by=None,
+                at=at,
+                reason=_returns.c.reason,
+            )
+            _to_pool(session, select(_returns.c.customer_id), at=at)
     return {"returned to pool": returned}
-
-
-def _chunks(items: list[int], size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # -- duplicates and conflicts (R-ENTRY-3, R-POOL-6) ---------------------------------------

@@ -8,11 +8,12 @@ grant it to whom, and records every grant and revocation in the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from portal.clock import now
@@ -128,9 +129,10 @@ def revoke_share(
     session.flush()
 
 
-def end_shares(session: Session, customer_ids: list[int]) -> int:
-    """Drop every share of these customers: a new owner grants his own (ownership change)."""
-    if not customer_ids:
+def end_shares(session: Session, customer_ids: Sequence[int] | Select) -> int:
+    """Drop every share of these customers (a list or a SELECT of ids): a new owner grants
+    his own (ownership change)."""
+    if isinstance(customer_ids, Sequence) and not customer_ids:
         return 0
     result = session.execute(
         delete(CustomerShare).where(CustomerShare.customer_id.in_(customer_ids))

@@ -13,6 +13,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from portal.database import batch_cache
+
 Step = Callable[[Session, date], dict[str, int]]
 
 
@@ -32,9 +34,10 @@ def steps() -> list[tuple[str, Step]]:
 def run_sweep(session: Session, day: date) -> list[tuple[str, dict[str, int], float]]:
     """Run every step for `day`; returns (step, counts, seconds). The caller commits."""
     report = []
-    for name, step in steps():
-        started = time.perf_counter()
-        counts = step(session, day)
-        session.flush()
-        report.append((name, counts, time.perf_counter() - started))
+    with batch_cache(session):
+        for name, step in steps():
+            started = time.perf_counter()
+            counts = step(session, day)
+            session.flush()
+            report.append((name, counts, time.perf_counter() - started))
     return report

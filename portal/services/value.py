@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from portal.database import scratch_table
 from portal.models import Customer, Order, ValueClassChange
 from portal.services.churn import months_before
 from portal.services.service_requests import as_of
@@ -89,8 +90,7 @@ def sweep_value_classes(session: Session, day: date) -> dict[str, int]:
     """Recompute every customer's class and 12-month amount; history only for changes."""
     at = as_of(day)
     connection = session.connection()
-    _ranking.create(connection)
-    try:
+    with scratch_table(connection, _ranking):
         connection.execute(
             insert(_ranking).from_select(
                 ["customer_id", "amount", "value_class"], ranking_query(day)
@@ -108,7 +108,8 @@ def sweep_value_classes(session: Session, day: date) -> dict[str, int]:
                     _ranking.c.amount,
                 )
                 .join(_ranking, _ranking.c.customer_id == Customer.id)
-                .where(changed),
+                .where(changed)
+                .order_by(Customer.id),  # SQLite: in table order, not by a covering index
             ),
             execution_options={"preserve_rowcount": True},  # INSERT rowcounts are opt-in
         ).rowcount
@@ -126,6 +127,4 @@ def sweep_value_classes(session: Session, day: date) -> dict[str, int]:
                 value_amount_12m=_ranking.c.amount,
             )
         ).rowcount
-    finally:
-        _ranking.drop(connection)
     return {"class changes": history or 0, "customers updated": updated or 0}

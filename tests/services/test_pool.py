@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.clock import now
-from portal.models import Activity, Customer, OwnershipChange, PoolRule, User
+from portal.models import (
+    Activity,
+    Contact,
+    Customer,
+    CustomerShare,
+    OwnershipChange,
+    PoolRule,
+    User,
+)
 from portal.services import BusinessRuleError
 from portal.services.pool import (
     assign,
@@ -22,7 +30,13 @@ from portal.services.pool import (
     set_lock,
     sweep_pool,
 )
-from tests.factories import make_customer, make_order, set_pool_rule
+from tests.factories import (
+    make_activity,
+    make_contact,
+    make_customer,
+    make_order,
+    set_pool_rule,
+)
 
 
 def _pool_customers(session, world, n, division="east.head"):
@@ -249,6 +263,76 @@ def test_sweep_returns_with_reasons_exemptions_and_is_idempotent(session, world)
     )
     assert reasons == {stale.id: "超过30天未跟进", no_deal.id: "超过90天未成交"}
     assert sweep_pool(session, day) == {"returned to pool": 0}
+
+
+def test_sweep_returns_all_due_at_once_each_logged_with_its_reason(session, world):
+    """The set-based return (R-POOL-5, R-POOL-7): every customer due in both divisions goes
+    back in one pass, with one history row each (reason, previous owner, the sweep's time);
+    contacts follow, pending plans are cancelled, shares end; others are left alone."""
+    for head in ("east.head", "west.head"):
+        set_pool_rule(
+            session,
+            world[head].division_id,
+            return_no_followup_days=30,
+            return_no_deal_days=90,
+            exempt_with_deal=True,
+        )
+    day = now().date()
+    at = datetime.combine(day, datetime.min.time())
+    old = at - timedelta(days=100)
+    colleague = {"east.clerk1": "east.clerk2", "east.clerk2": "east.clerk1"}
+    colleague["west.clerk1"] = "west.clerk2"
+    expected, pending, done = {}, [], []
+
+    def owned(clerk, **fields):
+        customer = make_customer(session, clerk, created_at=old, updated_at=old, **fields)
+        make_contact(session, customer)
+        pending.append(make_activity(session, customer, planned_at=at + timedelta(days=1)).id)
+        done.append(make_activity(session, customer, state="done", planned_at=old, done_at=old).id)
+        other = world[colleague[clerk.username]]
+        session.add(CustomerShare(customer_id=customer.id, user_id=other.id))
+        return customer
+
+    for username in colleague:
+        clerk = world[username]
+        for days in (31, 45, 60):  # past both limits: the first criterion gives the reason
+            stale = owned(clerk, last_followup_at=at - timedelta(days=days))
+            expected[stale.id] = (stale.division_id, clerk.id, "超过30天未跟进")
+    clerk = world["east.clerk1"]
+    no_deal = owned(clerk, last_followup_at=at - timedelta(days=1))
+    expected[no_deal.id] = (no_deal.division_id, clerk.id, "超过90天未成交")
+    kept = owned(clerk, last_followup_at=at - timedelta(days=40), status="won")
+    session.commit()
+
+    assert sweep_pool(session, day) == {"returned to pool": len(expected)}
+    session.commit()
+    session.expire_all()
+    history = session.scalars(select(OwnershipChange).where(OwnershipChange.kind == "return"))
+    logged = {}
+    for change in history:
+        assert (change.to_owner_id, change.by_id, change.at) == (None, None, at)
+        assert change.customer_id not in logged
+        logged[change.customer_id] = (change.division_id, change.from_owner_id, change.reason)
+    assert logged == expected
+    for customer_id, (_division, owner_id, _reason) in expected.items():
+        customer = session.get(Customer, customer_id)
+        assert customer.owner_id is None and customer.previous_owner_id == owner_id
+        assert customer.in_pool_since == at and customer.updated_at == at
+        assert customer.version == 2 and customer.next_followup_at is None
+    keeps_owner = session.get(Customer, kept.id)
+    assert keeps_owner.owner_id == clerk.id and keeps_owner.updated_at == old
+    contact_owners = dict(session.execute(select(Contact.customer_id, Contact.owner_id)).all())
+    assert {c: o for c, o in contact_owners.items() if o is not None} == {kept.id: clerk.id}
+    states = dict(session.execute(select(Activity.id, Activity.state)).all())
+    assert [states[i] for i in pending] == ["cancelled"] * len(expected) + ["pending"]
+    assert {states[i] for i in done} == {"done"}
+    shared = session.scalars(select(CustomerShare.customer_id)).all()
+    assert shared == [kept.id]
+
+    assert sweep_pool(session, day) == {"returned to pool": 0}
+    session.commit()
+    returns = select(func.count()).select_from(OwnershipChange)
+    assert session.scalar(returns.where(OwnershipChange.kind == "return")) == len(expected)
 
 
 def test_rules_per_grade(session, world):
