@@ -7,7 +7,7 @@ instead of failing with "database is locked"), WAL lets readers go on meanwhile,
 foreign keys are enforced as on PostgreSQL.
 
 Also the plumbing of set-based batch work (the daily sweep): a bigger SQLite page cache
-for its duration, and temporary tables.
+for its duration, temporary tables, and UPDATEs that write only what they set.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Table, event
+from sqlalchemy import Connection, Table, TableClause, column, event, table
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
 
@@ -83,6 +83,12 @@ def scratch_table(connection: Connection, table: Table) -> Iterator[Table]:
     table.create(connection)
     yield table
     table.drop(connection)
+
+
+def plain_columns(model_table: Table, *names: str) -> TableClause:
+    """Some columns of a table as a bare table clause: an UPDATE through it writes what it
+    SETs and nothing else — no Column.onupdate, such as a model's updated_at."""
+    return table(model_table.name, *(column(name, model_table.c[name].type) for name in names))
 
 
 def init_app(app) -> None:

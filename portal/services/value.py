@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from portal.database import scratch_table
+from portal.database import plain_columns, scratch_table
 from portal.models import Customer, Order, ValueClassChange
 from portal.services.churn import months_before
 from portal.services.service_requests import as_of
@@ -51,6 +51,11 @@ _ranking = Table(
     Column("value_class", String(1), nullable=False),
     prefixes=["TEMPORARY"],
 )
+
+
+# Class and amount without Customer.updated_at's onupdate: a recomputed class is not an edit
+# (see churn.py), and a first sweep does not rewrite the updated_at indexes of every customer.
+_CLASSES = plain_columns(Customer.__table__, "id", "value_class", "value_amount_12m")
 
 
 def ranking_query(day: date):
@@ -114,17 +119,14 @@ def sweep_value_classes(session: Session, day: date) -> dict[str, int]:
             execution_options={"preserve_rowcount": True},  # INSERT rowcounts are opt-in
         ).rowcount
         updated = connection.execute(
-            update(Customer.__table__)
+            update(_CLASSES)
             .where(
-                Customer.__table__.c.id == _ranking.c.customer_id,
+                _CLASSES.c.id == _ranking.c.customer_id,
                 or_(
-                    Customer.__table__.c.value_class.is_distinct_from(_ranking.c.value_class),
-                    Customer.__table__.c.value_amount_12m.is_distinct_from(_ranking.c.amount),
+                    _CLASSES.c.value_class.is_distinct_from(_ranking.c.value_class),
+                    _CLASSES.c.value_amount_12m.is_distinct_from(_ranking.c.amount),
                 ),
             )
-            .values(
-                value_class=_ranking.c.value_class,
-                value_amount_12m=_ranking.c.amount,
-            )
+            .values(value_class=_ranking.c.value_class, value_amount_12m=_ranking.c.amount)
         ).rowcount
     return {"class changes": history or 0, "customers updated": updated or 0}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -88,6 +88,21 @@ def test_sweep_warns_customers_whose_orders_stopped(session, customers, today):
     }
     warned = session.get(Customer, customers["七个月没下单"].id)
     assert warned.churn_warned_at is not None and warned.churn_changed_at is not None
+
+
+def test_a_warning_is_not_an_edit(session, customers, today):
+    """The sweep's warning leaves 更新时间 alone: it orders the customer list and feeds the
+    preset 近30天更新 (R-ENTRY-5), which a nightly recomputation must not fill."""
+    edited = datetime(2025, 1, 2, 3, 4, 5)
+    quiet = session.get(Customer, customers["七个月没下单"].id)
+    quiet.updated_at = edited
+    session.commit()
+    version = quiet.version
+    _sweep(session, today)
+    session.expire_all()
+    quiet = session.get(Customer, quiet.id)
+    assert quiet.churn_state == "warning" and quiet.updated_at == edited
+    assert quiet.version == version  # a form opened before the sweep still saves
 
 
 def test_sweeping_twice_changes_nothing_the_second_time(session, customers, today):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -89,6 +89,18 @@ def test_second_sweep_changes_nothing(session, east):
     assert _sweep(session) == {"class changes": 0, "customers updated": 0}
     assert _classes(session) == before
     assert session.scalar(select(func.count()).select_from(ValueClassChange)) == 23
+
+
+def test_a_class_is_not_an_edit(session, east):
+    """A recomputed class leaves 更新时间 alone (see the churn warning's test)."""
+    edited = datetime(2025, 1, 2, 3, 4, 5)
+    for customer in session.scalars(select(Customer)):
+        customer.updated_at = edited
+    session.commit()
+    _sweep(session)
+    session.expire_all()
+    assert set(session.scalars(select(Customer.updated_at))) == {edited}
+    assert session.scalar(select(Customer.value_class).where(Customer.name == "甲")) == "A"
 
 
 def test_history_records_only_changes(session, east, world):
