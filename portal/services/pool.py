@@ -480,7 +480,13 @@ class ReturnCandidate:
 
 
 def _activity_base():
-    return func.coalesce(Customer.last_followup_at, Customer.claimed_at, Customer.created_at)
+    """Since when the owner has been silent: the later of his last follow-up and his claim,
+    else the creation — a customer claimed today is not returned tonight for the silence of
+    the owner before him."""
+    return case(
+        (Customer.claimed_at > Customer.last_followup_at, Customer.claimed_at),
+        else_=func.coalesce(Customer.last_followup_at, Customer.claimed_at, Customer.created_at),
+    )
 
 
 def _deal_base():
@@ -573,7 +579,8 @@ def days_left(
     rule = session_rules.get(customer.grade_id) or session_rules[None]
     limits = []
     if rule.return_no_followup_days:
-        base = customer.last_followup_at or customer.claimed_at or customer.created_at
+        signs = [t for t in (customer.last_followup_at, customer.claimed_at) if t is not None]
+        base = max(signs) if signs else customer.created_at
         limits.append(rule.return_no_followup_days - (at - base).days)
     if rule.return_no_deal_days and customer.status != "won":
         base = customer.claimed_at or customer.created_at

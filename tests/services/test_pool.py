@@ -335,6 +335,32 @@ def test_sweep_returns_all_due_at_once_each_logged_with_its_reason(session, worl
     assert session.scalar(returns.where(OwnershipChange.kind == "return")) == len(expected)
 
 
+def test_a_customer_claimed_today_is_not_returned_for_the_old_silence(session, world):
+    """R-POOL-5: the days without follow-up count from the claim when it is later than the
+    last follow-up; before, a pool customer silent for 60 days went back the night it was
+    claimed (and its new owner was then held off by the cooldown)."""
+    _set_rule(session, world, return_no_followup_days=30, return_no_deal_days=90)
+    clerk = world["east.clerk1"]
+    old = now() - timedelta(days=60)
+    customer = make_customer(
+        session, None, division=clerk.division, created_at=old, last_followup_at=old
+    )
+    session.commit()
+    claim(session, [customer.id], user=clerk)
+    session.commit()
+    tomorrow = now().date() + timedelta(days=1)
+    assert preview_returns(session, clerk.division_id, tomorrow) == []
+    assert sweep_pool(session, tomorrow) == {"returned to pool": 0}
+    session.commit()
+    assert _owner(session, customer.id) == clerk.id
+    rules = rules_of(session, clerk.division_id)
+    assert days_left(rules, session.get(Customer, customer.id), now()) == 30
+    later = now().date() + timedelta(days=31)
+    assert [c.reason for c in preview_returns(session, clerk.division_id, later)] == [
+        "超过30天未跟进"
+    ]
+
+
 def test_rules_per_grade(session, world):
     from tests.factories import grade
 
