@@ -299,8 +299,18 @@ class PortalModelView(ModelView):
         else:
             default = list(self._get_default_order())
             tiebreak_desc = bool(default[-1][2]) if default else True
+        # The same sorting over the bare table: a short list's page is sorted among its
+        # ids without running its search and filters a second time.
+        resort, _ = self._apply_sorting(db.session.query(self.model), {}, sort_column, sort_desc)
         count, ids = paging.page_and_count(
-            query, count_query, self.model, page, size, key=key, tiebreak_desc=tiebreak_desc
+            query,
+            count_query,
+            self.model,
+            page,
+            size,
+            key=key,
+            tiebreak_desc=tiebreak_desc,
+            resort=resort,
         )
         return count, paging.load_rows(db.session, self.model, ids, options)
 

@@ -74,18 +74,18 @@ def division_hint(model, user):
     return model.division_id == user.division_id
 
 
-def page_and_count(query, count_query, model, page, page_size, *, key, tiebreak_desc):
+def page_and_count(query, count_query, model, page, page_size, *, key, tiebreak_desc, resort=None):
     """(count, ids of the page) for a list query already sorted. A list known to be long
     (its count is in the cache) reads just its page from the sort index. Otherwise the
     first EXACT_UP_TO + 1 matching ids are read in no particular order, which lets the
     database use the index of the filter rather than that of the sort: a filter that
     matches few rows or none (value class A before the first sweep) does not walk the
     whole division in list order looking for them. A shorter list is counted from those
-    ids and its page sorted among them; a longer one is counted once and its count kept.
-    The id breaks ties in the order, so a row never shows on two pages."""
-    ordered = query.with_entities(model.id).order_by(
-        model.id.desc() if tiebreak_desc else model.id.asc()
-    )
+    ids and its page sorted among them (by `resort`, the list's sorting without its
+    filters, which those ids already met); a longer one is counted once and its count
+    kept. The id breaks ties in the order, so a row never shows on two pages."""
+    tiebreak = model.id.desc() if tiebreak_desc else model.id.asc()
+    ordered = query.with_entities(model.id).order_by(tiebreak)
     start = (page or 0) * page_size
     count = counts.get(key)
     if count is None:
@@ -93,7 +93,8 @@ def page_and_count(query, count_query, model, page, page_size, *, key, tiebreak_
         if len(found) <= EXACT_UP_TO:
             if not found or start >= len(found):
                 return len(found), []
-            page_ids = _ids(ordered.filter(model.id.in_(found)).offset(start).limit(page_size))
+            among = resort.with_entities(model.id).order_by(tiebreak) if resort else ordered
+            page_ids = _ids(among.filter(model.id.in_(found)).offset(start).limit(page_size))
             return len(found), page_ids
         count = count_query.scalar()
         counts.put(key, count)
