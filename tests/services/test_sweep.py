@@ -2,8 +2,8 @@
 
 from datetime import datetime, timedelta
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 
 from portal.clock import now
 from portal.database import BATCH_CACHE_KIB, batch_cache
@@ -51,12 +51,14 @@ def test_every_step_runs_and_a_second_run_changes_nothing(session, world):
     assert session.get(Customer, stale.id).owner_id is None
 
 
-def test_sqlite_page_cache_is_raised_for_the_sweep_only(session):
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL sizes its own cache")
-    size = "PRAGMA cache_size"
-    before = connection.exec_driver_sql(size).scalar()
-    with batch_cache(session):
-        assert connection.exec_driver_sql(size).scalar() == -BATCH_CACHE_KIB
-    assert connection.exec_driver_sql(size).scalar() == before
+def test_sqlite_page_cache_is_raised_for_the_sweep_only(tmp_path):
+    """SQLite only (PostgreSQL sizes its own cache): a file database of its own."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    with Session(engine) as session:
+        connection = session.connection()
+        size = "PRAGMA cache_size"
+        before = connection.exec_driver_sql(size).scalar()
+        with batch_cache(session):
+            assert connection.exec_driver_sql(size).scalar() == -BATCH_CACHE_KIB
+        assert connection.exec_driver_sql(size).scalar() == before
+    engine.dispose()
