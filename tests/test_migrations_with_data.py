@@ -56,8 +56,9 @@ def test_upgrade_of_a_populated_database_keeps_every_row(fresh_url):
 
 
 def test_0006_fills_when_each_left_stage_was_entered(fresh_url):
-    """0006 derives stage_changes.from_since from the history already recorded: the
-    previous change (by time, then id), else the opportunity's creation (R-REPORT-4)."""
+    """0006 derives two columns from the stage history already recorded (R-REPORT-4):
+    from_since, the previous change (by time, then id), else the opportunity's creation;
+    reached_order, the furthest non-lost stage reached so far (a lost stage never counts)."""
     with populated(fresh_url, per_division=5):
         opportunity = db.session.execute(
             text("SELECT id FROM opportunities ORDER BY id LIMIT 1")
@@ -66,19 +67,25 @@ def test_0006_fills_when_each_left_stage_was_entered(fresh_url):
             text("UPDATE opportunities SET created_at = '2026-03-01 09:00:00' WHERE id = :o"),
             {"o": opportunity},
         )
-        stage = db.session.execute(text("SELECT id FROM stages ORDER BY id LIMIT 1")).scalar_one()
-        for from_stage, when in (
-            (None, "03-01"),
-            (stage, "03-04"),
-            (None, "03-02"),
-            (stage, "03-09"),
+        order = dict(db.session.execute(text("SELECT code, id FROM stages")).all())
+        sort = dict(db.session.execute(text("SELECT code, sort_order FROM stages")).all())
+        for from_stage, to_stage, when in (
+            (None, "lead", "03-01"),
+            ("follow", "needs", "03-04"),
+            (None, "follow", "03-02"),
+            ("needs", "lost", "03-09"),
         ):
             db.session.execute(
                 text(
                     "INSERT INTO stage_changes (opportunity_id, from_stage_id, to_stage_id, at)"
                     " VALUES (:o, :f, :t, :at)"
                 ),
-                {"o": opportunity, "f": from_stage, "t": stage, "at": f"2026-{when} 10:00:00"},
+                {
+                    "o": opportunity,
+                    "f": order[from_stage] if from_stage else None,
+                    "t": order[to_stage],
+                    "at": f"2026-{when} 10:00:00",
+                },
             )
         db.session.commit()
         db.session.remove()
@@ -86,14 +93,14 @@ def test_0006_fills_when_each_left_stage_was_entered(fresh_url):
         upgrade()
         rows = db.session.execute(
             text(
-                "SELECT CAST(at AS VARCHAR(19)), CAST(from_since AS VARCHAR(19)) FROM stage_changes"
-                " WHERE opportunity_id = :o ORDER BY at"
+                "SELECT CAST(at AS VARCHAR(19)), CAST(from_since AS VARCHAR(19)), reached_order"
+                " FROM stage_changes WHERE opportunity_id = :o ORDER BY at"
             ),
             {"o": opportunity},
         ).all()
     assert [tuple(r) for r in rows] == [
-        ("2026-03-01 10:00:00", None),  # no stage left: nothing to fill
-        ("2026-03-02 10:00:00", None),
-        ("2026-03-04 10:00:00", "2026-03-02 10:00:00"),
-        ("2026-03-09 10:00:00", "2026-03-04 10:00:00"),
+        ("2026-03-01 10:00:00", None, sort["lead"]),  # no stage left: nothing to fill
+        ("2026-03-02 10:00:00", None, sort["follow"]),
+        ("2026-03-04 10:00:00", "2026-03-02 10:00:00", sort["needs"]),
+        ("2026-03-09 10:00:00", "2026-03-04 10:00:00", sort["needs"]),
     ]

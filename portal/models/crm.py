@@ -344,7 +344,14 @@ class StageChange(Base):
     __table_args__ = (
         # The pipeline report (R-REPORT-4) at a million customers: the changes of a period
         # by date, and an opportunity's path read from the index alone.
-        Index("ix_stage_changes_at", "at", "opportunity_id", "from_stage_id", "from_since"),
+        Index(
+            "ix_stage_changes_at",
+            "at",
+            "opportunity_id",
+            "from_stage_id",
+            "from_since",
+            "reached_order",
+        ),
         Index(
             "ix_stage_changes_path", "opportunity_id", "at", "id", "from_stage_id", "to_stage_id"
         ),
@@ -359,6 +366,10 @@ class StageChange(Base):
     # When the opportunity entered the stage it leaves here (NULL on the first change):
     # the stay's length is at − from_since, without looking for the previous change.
     from_since: Mapped[datetime | None] = mapped_column(DateTime)
+    # The furthest non-lost stage (its sort order) the opportunity had reached by this
+    # change, this one included: never decreasing along its history, so the funnel of a
+    # period reads only the period's changes (R-REPORT-4).
+    reached_order: Mapped[int | None] = mapped_column(Integer)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 

@@ -46,7 +46,8 @@ OPPORTUNITY_COLUMNS = (
     "stage_entered_at", "last_action_at", "created_at", "updated_at", "version",
 )  # fmt: skip
 STAGE_CHANGE_COLUMNS = (
-    "opportunity_id", "from_stage_id", "to_stage_id", "at", "from_since", "by_id",
+    "opportunity_id", "from_stage_id", "to_stage_id", "at", "from_since", "reached_order",
+    "by_id",
 )  # fmt: skip
 ORDER_COLUMNS = (
     "id", "division_id", "customer_id", "owner_id", "created_by_id", "opportunity_id",
@@ -88,7 +89,9 @@ class _Sales:
     def __init__(self, session: Session, rng: random.Random, at: datetime):
         self.rng, self.at = rng, at
         stages = session.execute(
-            select(Stage.id, Stage.probability, Stage.outcome).order_by(Stage.sort_order)
+            select(Stage.id, Stage.probability, Stage.outcome, Stage.sort_order).order_by(
+                Stage.sort_order
+            )
         ).all()
         self.open_stages = [s for s in stages if s.outcome == "open"]
         self.closed_stages = [s for s in stages if s.outcome != "open"]
@@ -121,9 +124,11 @@ class _Sales:
         moments.insert(0, start)
         oid = self.opportunity_id
         self.opportunity_id += 1
-        previous, since = None, None
+        previous, since, reached = None, None, None
         for stage, moment in zip(path, moments, strict=True):
-            self.stage_changes.append((oid, previous, stage.id, moment, since, owner_id))
+            if stage.outcome != "lost":  # the open stages rise along the path
+                reached = stage.sort_order if reached is None else max(reached, stage.sort_order)
+            self.stage_changes.append((oid, previous, stage.id, moment, since, reached, owner_id))
             previous, since = stage.id, moment
         last, entered = path[-1], moments[-1]
         self.opportunities.append(

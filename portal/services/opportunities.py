@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.clock import now
@@ -56,18 +56,46 @@ def open_opportunity(
     )
     session.add(opportunity)
     session.flush()
-    session.add(
-        StageChange(
-            opportunity_id=opportunity.id,
-            from_stage_id=None,
-            to_stage_id=stage.id,
-            at=at,
-            by_id=getattr(by, "id", None),
-        )
-    )
+    record_stage_change(session, opportunity, None, stage, at=at, by=by)
     ensure_initial_plan(session, opportunity, by=by, at=at)
     session.flush()
     return opportunity
+
+
+def record_stage_change(
+    session: Session,
+    opportunity: Opportunity,
+    from_stage_id: int | None,
+    to_stage: Stage,
+    *,
+    at: datetime,
+    by,
+    since: datetime | None = None,
+) -> StageChange:
+    """One row of the stage history: the move, when the left stage was entered (`since`)
+    and the furthest non-lost stage reached so far (the previous changes' and this one's)."""
+    orders = [
+        session.scalar(
+            select(func.max(StageChange.reached_order)).where(
+                StageChange.opportunity_id == opportunity.id
+            )
+        )
+    ]
+    for stage in (session.get(Stage, from_stage_id) if from_stage_id else None, to_stage):
+        if stage is not None and stage.outcome != "lost":
+            orders.append(stage.sort_order)
+    reached = [o for o in orders if o is not None]
+    change = StageChange(
+        opportunity_id=opportunity.id,
+        from_stage_id=from_stage_id,
+        to_stage_id=to_stage.id,
+        at=at,
+        from_since=since,
+        reached_order=max(reached) if reached else None,
+        by_id=getattr(by, "id", None),
+    )
+    session.add(change)
+    return change
 
 
 def stage_changed(
@@ -85,15 +113,14 @@ def stage_changed(
     stage = session.get(Stage, opportunity.stage_id)
     if stage.outcome == "lost" and opportunity.lost_reason_id is None:
         raise BusinessRuleError(_l("输单必须选择输单原因"))
-    session.add(
-        StageChange(
-            opportunity_id=opportunity.id,
-            from_stage_id=old_stage_id,
-            to_stage_id=stage.id,
-            at=at,
-            from_since=opportunity.stage_entered_at or opportunity.created_at,
-            by_id=getattr(by, "id", None),
-        )
+    record_stage_change(
+        session,
+        opportunity,
+        old_stage_id,
+        stage,
+        at=at,
+        by=by,
+        since=opportunity.stage_entered_at or opportunity.created_at,
     )
     opportunity.stage_entered_at = at
     opportunity.last_action_at = at

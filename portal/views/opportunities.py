@@ -17,10 +17,9 @@ from portal.models import (
     LostReason,
     Opportunity,
     Stage,
-    StageChange,
 )
 from portal.services.followups import ensure_initial_plan
-from portal.services.opportunities import stage_changed
+from portal.services.opportunities import record_stage_change, stage_changed
 from portal.views import formatters as fmt
 from portal.views.children import COMMON_LABELS, ChildOfCustomerView
 from portal.views.options import (
@@ -94,14 +93,13 @@ class OpportunityView(ChildOfCustomerView):
 
     def after_model_change(self, form, model, is_created):
         if is_created:
-            db.session.add(
-                StageChange(
-                    opportunity_id=model.id,
-                    from_stage_id=None,
-                    to_stage_id=model.stage_id,
-                    at=model.stage_entered_at,
-                    by_id=current_user.id,
-                )
+            record_stage_change(
+                db.session,
+                model,
+                None,
+                db.session.get(Stage, model.stage_id),
+                at=model.stage_entered_at,
+                by=current_user,
             )
             ensure_initial_plan(db.session, model, by=current_user)  # R-FOLLOW-1
         super().after_model_change(form, model, is_created)

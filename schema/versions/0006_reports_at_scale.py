@@ -7,8 +7,9 @@
   the right statistics.
 - stage_changes.from_since: when the opportunity entered the stage it leaves (filled
   from the previous change, else the opportunity's creation), so days in stage is
-  at − from_since; indexed by date (the period's changes) and by each opportunity's
-  path (the funnel), replacing the plain opportunity index.
+  at − from_since; stage_changes.reached_order: the furthest non-lost stage reached by
+  then (a running maximum), so the funnel reads only the period's changes; indexed by
+  date and by each opportunity's path, replacing the plain opportunity index.
 - activities: partial indexes of pending plans (division, planned at, id, owner) and of
   unacknowledged instructions, for the dashboard's overdue and escalation figures.
 - customers: (division, churn state, owner, warned at, changed at) for the churn report.
@@ -51,6 +52,23 @@ PENDING = "state = 'pending'"
 UNACKNOWLEDGED = "instruction IS NOT NULL AND instruction_ack_at IS NULL"
 
 
+# The furthest non-lost stage (sort order) of the change and all before it (time, id).
+FILL_REACHED_ORDER = """
+UPDATE stage_changes SET reached_order = runs.reached
+FROM (
+    SELECT sc.id AS id,
+           max(CASE WHEN coalesce(fs.sort_order, -1) > coalesce(ts.sort_order, -1)
+                    THEN fs.sort_order ELSE ts.sort_order END)
+               OVER (PARTITION BY sc.opportunity_id ORDER BY sc.at, sc.id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reached
+    FROM stage_changes sc
+    LEFT JOIN stages ts ON ts.id = sc.to_stage_id AND ts.outcome != 'lost'
+    LEFT JOIN stages fs ON fs.id = sc.from_stage_id AND fs.outcome != 'lost'
+) AS runs
+WHERE runs.id = stage_changes.id
+"""
+
+
 def upgrade():
     op.create_index(
         "ix_activities_pending",
@@ -68,11 +86,13 @@ def upgrade():
     )
     with op.batch_alter_table("stage_changes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("from_since", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("reached_order", sa.Integer(), nullable=True))
     op.execute(FILL_FROM_SINCE)
+    op.execute(FILL_REACHED_ORDER)
     op.create_index(
         "ix_stage_changes_at",
         "stage_changes",
-        ["at", "opportunity_id", "from_stage_id", "from_since"],
+        ["at", "opportunity_id", "from_stage_id", "from_since", "reached_order"],
     )
     op.create_index(
         "ix_stage_changes_path",
@@ -107,4 +127,5 @@ def downgrade():
     op.drop_index("ix_stage_changes_path", table_name="stage_changes")
     op.drop_index("ix_stage_changes_at", table_name="stage_changes")
     with op.batch_alter_table("stage_changes", schema=None) as batch_op:
+        batch_op.drop_column("reached_order")
         batch_op.drop_column("from_since")

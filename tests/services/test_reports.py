@@ -25,7 +25,7 @@ from portal.models import (
     StageChange,
     User,
 )
-from portal.services.opportunities import open_opportunity, stage_changed
+from portal.services.opportunities import open_opportunity, record_stage_change, stage_changed
 from portal.services.reports import (
     ReportFilter,
     campaign_results_of_period,
@@ -372,16 +372,16 @@ def pipeline_world(session, world):
             created_at=created,
             **fields,
         )
-        since = None  # as stage_changed records it: when the left stage was entered
+        since = None  # when the left stage was entered, as stage_changed passes it
         for before, after, when in changes:
-            session.add(
-                StageChange(
-                    opportunity_id=o.id,
-                    from_stage_id=stages[before].id if before else None,
-                    to_stage_id=stages[after].id,
-                    at=when,
-                    from_since=since,
-                )
+            record_stage_change(
+                session,
+                o,
+                stages[before].id if before else None,
+                stages[after],
+                at=when,
+                by=None,
+                since=since,
             )
             since = when
         return o
@@ -435,14 +435,7 @@ def pipeline_world(session, world):
     opportunity("lost", at(1, 5), "8000", [], closed_at=at(2, 20))  # closed before it
     west = make_customer(session, world["west.clerk1"], name="西区商机客户")
     o = make_opportunity(session, west, stage="follow", created_at=at(3, 1))
-    session.add(
-        StageChange(
-            opportunity_id=o.id,
-            from_stage_id=stages["lead"].id,
-            to_stage_id=stages["follow"].id,
-            at=at(3, 2),
-        )
-    )
+    record_stage_change(session, o, stages["lead"].id, stages["follow"], at=at(3, 2), by=None)
     session.commit()
     return world
 
@@ -715,11 +708,26 @@ def test_days_in_stage_from_the_history_the_service_records(session, world):
         stage_changed(session, o, old, by=clerk, at=when)
     session.commit()
     history = session.execute(
-        select(StageChange.from_since, StageChange.at)
+        select(StageChange.from_since, StageChange.at, StageChange.reached_order)
         .where(StageChange.opportunity_id == o.id)
         .order_by(StageChange.at)
     ).all()
-    assert history == [(None, at(3, 1)), (at(3, 1), at(3, 3)), (at(3, 3), at(3, 8))]
+    assert history == [
+        (None, at(3, 1), stages["lead"].sort_order),
+        (at(3, 1), at(3, 3), stages["follow"].sort_order),
+        (at(3, 3), at(3, 8), stages["needs"].sort_order),
+    ]
+    # Lost keeps the furthest stage reached.
+    o.stage_id, o.lost_reason_id = stages["lost"].id, by_code(session, LostReason, "price").id
+    stage_changed(session, o, stages["needs"].id, by=clerk, at=at(3, 9))
+    session.commit()
+    last = session.scalar(
+        select(StageChange.reached_order)
+        .where(StageChange.opportunity_id == o.id)
+        .order_by(StageChange.at.desc())
+        .limit(1)
+    )
+    assert last == stages["needs"].sort_order
     lines = {s.name: s for s in pipeline(session, march(world["east.head"])).stages}
     assert (lines["线索"].stints, lines["线索"].avg_days) == (1, pytest.approx(2.0))
     assert (lines["商务跟进"].stints, lines["商务跟进"].avg_days) == (1, pytest.approx(5.0))

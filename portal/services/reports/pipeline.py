@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from portal.models import LostReason, Opportunity, Stage, StageChange
 from portal.services.reports.criteria import (
@@ -92,13 +92,7 @@ def pipeline(session: Session, f: ReportFilter) -> Pipeline:
         line = by_id[stage_id]
         line.opportunities, line.amount, line.weighted = int(n), money(amount), money(weighted)
 
-    moving = (
-        select(StageChange.opportunity_id)
-        .join(Opportunity, Opportunity.id == StageChange.opportunity_id)
-        .where(*visible, f.in_period(StageChange.at))
-        .distinct()
-    )
-    n_moving = _funnel(session, f, stages, moving)
+    n_moving = _funnel(session, f, stages, visible)
     _days_in_stage(session, f, by_id, visible)
 
     closed = (
@@ -128,41 +122,32 @@ def pipeline(session: Session, f: ReportFilter) -> Pipeline:
     )
 
 
-def _funnel(session, f, stages, moving) -> int:
-    """reached(stage) = moving opportunities whose furthest non-lost stage (from or to of
-    any change up to the period end) is at least that stage. One pass over the changes:
-    each moving opportunity's furthest to- and from-stage, counted per pair (a few dozen
-    rows), so no opportunity comes into Python. Returns how many were moving."""
-    to_stage, from_stage = aliased(Stage), aliased(Stage)
-
-    def furthest(stage):
-        return func.max(case((stage.outcome != "lost", stage.sort_order)))
-
+def _funnel(session, f, stages, visible) -> int:
+    """reached(stage) = moving opportunities (a stage change in the period) whose furthest
+    non-lost stage up to the period end is at least that stage. StageChange.reached_order
+    never decreases along an opportunity's history, so that furthest stage is the largest
+    reached_order among its changes in the period: one range of ix_stage_changes_at,
+    counted per opportunity and then per stage in SQL. Returns how many were moving."""
     per_opportunity = (
-        select(furthest(to_stage).label("to_top"), furthest(from_stage).label("from_top"))
-        .select_from(StageChange)
-        .join(to_stage, to_stage.id == StageChange.to_stage_id)
-        .outerjoin(from_stage, from_stage.id == StageChange.from_stage_id)
-        .where(StageChange.opportunity_id.in_(moving), StageChange.at < f.end_before)
+        select(func.max(StageChange.reached_order).label("top"))
+        .join(Opportunity, Opportunity.id == StageChange.opportunity_id)
+        .where(*visible, f.in_period(StageChange.at))
         .group_by(StageChange.opportunity_id)
         .subquery()
     )
     tops = session.execute(
-        select(per_opportunity.c.to_top, per_opportunity.c.from_top, func.count()).group_by(
-            per_opportunity.c.to_top, per_opportunity.c.from_top
-        )
+        select(per_opportunity.c.top, func.count()).group_by(per_opportunity.c.top)
     ).all()
     path = [s for s in stages if s.outcome != "lost"]
-    for to_top, from_top, n in tops:
-        reached = [t for t in (to_top, from_top) if t is not None]
-        if not reached:
+    for top, n in tops:
+        if top is None:
             continue
         for line in path:
-            if line.sort_order <= max(reached):
+            if line.sort_order <= top:
                 line.reached += int(n)
     for line, following in zip(path, path[1:], strict=False):
         line.conversion = ratio(following.reached, line.reached)
-    return sum(int(n) for _, _, n in tops)
+    return sum(int(n) for _, n in tops)
 
 
 def _days_in_stage(session, f, by_id, visible) -> None:
