@@ -19,6 +19,7 @@ from portal.models import (
     Contact,
     Customer,
     CustomerShare,
+    CustomerStanding,
     Lead,
     LoginLog,
     Opportunity,
@@ -105,6 +106,10 @@ def _through_customer(model, user, for_edit: bool, counting: bool) -> ColumnElem
 def _clerk_rule(model, user, for_edit: bool, counting: bool) -> ColumnElement[bool]:
     if model is Customer:
         return _customer_rule(user, for_edit)
+    if model is CustomerStanding:  # the standings of the customers he sees
+        return CustomerStanding.customer_id.in_(
+            select(Customer.id).where(_customer_rule(user, for_edit))
+        )
     if model is Contact:
         return _of_my_customer(Contact, user, for_edit=for_edit, counting=counting)
     if model in (Opportunity, Order, Activity):
@@ -137,6 +142,7 @@ def _division_rule(model, user) -> ColumnElement[bool]:
         return LoginLog.user_id.in_(select(User.id).where(User.division_id == user.division_id))
     if model in (
         Customer,
+        CustomerStanding,
         Contact,
         Opportunity,
         Order,

@@ -22,6 +22,7 @@ from portal.models import (
     ServiceType,
     Stage,
 )
+from portal.models.standing import UNRATED
 
 _seq = itertools.count(1)
 
@@ -35,7 +36,9 @@ def grade(session, code: str) -> Grade:
 
 
 def make_customer(session, owner=None, *, division=None, name=None, **fields) -> Customer:
-    """A customer of the owner's division (owner None + division → a pool customer)."""
+    """A customer of the owner's division (owner None + division → a pool customer).
+    Value class and churn fields go to its standing row (created by the database)."""
+    standing = {k: fields.pop(k) for k in list(fields) if k in UNRATED}
     customer = Customer(
         name=name or f"测试客户{next(_seq)}",
         division_id=_division(owner, division),
@@ -46,6 +49,10 @@ def make_customer(session, owner=None, *, division=None, name=None, **fields) ->
     )
     session.add(customer)
     session.flush()
+    for key, value in standing.items():
+        setattr(customer.standing, key, value)
+    if standing:
+        session.flush()
     return customer
 
 

@@ -12,6 +12,7 @@ from portal.models import (
     Contact,
     Customer,
     CustomerGram,
+    CustomerStanding,
     Division,
     Opportunity,
     Order,
@@ -64,6 +65,11 @@ def test_bulk_customers_fill_the_demo_divisions(session):
     session.commit()
 
     assert report.customers == N and _count(session, Customer) == before + N
+    # Each has its standing (a trigger's row): no class yet, churn state none (R-VALUE-1).
+    standings = session.execute(
+        select(CustomerStanding.churn_state, func.count()).group_by(CustomerStanding.churn_state)
+    ).all()
+    assert [tuple(r) for r in standings] == [("none", before + N)]
     new = Customer.id > session.scalar(select(func.max(Customer.id))) - N
     assert _count(session, Contact, Contact.customer_id.in_(select(Customer.id).where(new))) == (
         report.contacts
@@ -144,7 +150,8 @@ def test_big_loads_rebuild_indexes_and_keep_the_schema(app, tx_session, monkeypa
                 sorted(i["name"] for i in inspector.get_indexes(table)),
                 sorted(fk["name"] or "" for fk in inspector.get_foreign_keys(table)),
             )
-            for table in ("customers", "contacts", "activities", "customer_grams")
+            for table in ("customers", "customer_standings", "contacts", "activities")
+            + ("customer_grams",)
         }
 
     before = shape()

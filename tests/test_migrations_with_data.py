@@ -104,3 +104,52 @@ def test_0006_fills_when_each_left_stage_was_entered(fresh_url):
         ("2026-03-04 10:00:00", "2026-03-02 10:00:00", sort["needs"]),
         ("2026-03-09 10:00:00", "2026-03-04 10:00:00", sort["needs"]),
     ]
+
+
+def test_0007_moves_value_and_churn_to_standings_and_back(fresh_url):
+    """0007 (issue #5) moves value class and churn state into customer_standings with the
+    customer's division, owner and creation time; a downgrade brings them back."""
+    with populated(fresh_url, per_division=5):
+        first, second = db.session.execute(
+            text("SELECT id FROM customers ORDER BY id LIMIT 2")
+        ).scalars()
+        db.session.execute(
+            text(
+                "UPDATE customer_standings SET value_class = 'A', value_amount_12m = 1234.5,"
+                " churn_state = 'lost', churn_lost_reason = '搬迁' WHERE customer_id = :c"
+            ),
+            {"c": first},
+        )
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0006")
+        back = db.session.execute(
+            text(
+                "SELECT value_class, value_amount_12m, churn_state, churn_lost_reason"
+                " FROM customers WHERE id = :c"
+            ),
+            {"c": first},
+        ).one()
+        assert (back[0], float(back[1]), back[2], back[3]) == ("A", 1234.5, "lost", "搬迁")
+        db.session.remove()
+        upgrade()
+        rows = db.session.execute(
+            text(
+                "SELECT s.customer_id, s.value_class, s.churn_state, s.division_id = c.division_id,"
+                " s.owner_id IS NOT DISTINCT FROM c.owner_id"
+                " FROM customer_standings s JOIN customers c ON c.id = s.customer_id"
+                " WHERE s.customer_id IN (:a, :b) ORDER BY s.customer_id"
+            ),
+            {"a": first, "b": second},
+        ).all()
+        total = db.session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM customers)"
+                " - (SELECT count(*) FROM customer_standings)"
+            )
+        ).scalar_one()
+    assert [tuple(r) for r in rows] == [
+        (first, "A", "lost", True, True),
+        (second, None, "none", True, True),
+    ]
+    assert total == 0

@@ -48,6 +48,7 @@ from portal.models.lookups import (
     Stage,
 )
 from portal.models.search import CustomerGram
+from portal.models.standing import CustomerStanding
 
 __all__ = [
     "ACCOUNT_CHANGES",
@@ -61,6 +62,7 @@ __all__ = [
     "Customer",
     "CustomerGram",
     "CustomerShare",
+    "CustomerStanding",
     "DIVISION_ROLES",
     "Division",
     "EmployeeBand",

@@ -37,11 +37,11 @@ from portal.models.lookups import (
     Source,
     Stage,
 )
+from portal.models.standing import UNRATED, CustomerStanding
 
 CUSTOMER_KINDS = ("company", "person")
 CUSTOMER_STATUSES = ("intent", "following", "contract", "won", "failed")
 VALUE_CLASSES = ("A", "B", "C")
-CHURN_STATES = ("none", "warning", "retained", "lost")
 LEAD_STATUSES = ("new", "following", "converted", "invalid")
 ACTIVITY_KINDS = ("plan", "action", "task")
 ACTIVITY_STATES = ("pending", "done", "cancelled")
@@ -63,6 +63,14 @@ OWNERSHIP_KINDS = (
 )
 
 
+def _standing_field(name: str) -> property:
+    def read(customer: Customer):
+        standing = customer.standing
+        return UNRATED[name] if standing is None else getattr(standing, name)
+
+    return property(read, doc=f"customer.standing.{name} (read-only)")
+
+
 class Customer(BusinessRecord, Base):
     """客户: a company or a person; owner NULL means it sits in the pool (公海)."""
 
@@ -71,10 +79,6 @@ class Customer(BusinessRecord, Base):
         UniqueConstraint("division_id", "name", name="uq_customers_division_name"),
         one_of("kind", CUSTOMER_KINDS),
         one_of("status", CUSTOMER_STATUSES),
-        one_of("churn_state", CHURN_STATES),
-        CheckConstraint(
-            "value_class IS NULL OR value_class IN ('A', 'B', 'C')", name="value_class_enum"
-        ),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 3", name="rating_range"),
         CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
         max_len("name", 50),
@@ -111,16 +115,7 @@ class Customer(BusinessRecord, Base):
         # the clerk filter. They also serve the list filters on these columns.
         *(
             Index(f"ix_customers_by_{column}", "division_id", column, "owner_id", "created_at")
-            for column in ("grade_id", "industry_id", "source_id", "region_code", "value_class")
-        ),
-        # Churn report (R-REPORT-5): states and the period's movements from the index.
-        Index(
-            "ix_customers_churn",
-            "division_id",
-            "churn_state",
-            "owner_id",
-            "churn_warned_at",
-            "churn_changed_at",
+            for column in ("grade_id", "industry_id", "source_id", "region_code")
         ),
         # Search candidates checked without reading the table rows (portal/search.py).
         Index(
@@ -149,20 +144,11 @@ class Customer(BusinessRecord, Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="intent")
     pinned: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    value_class: Mapped[str | None] = mapped_column(String(1))
-    churn_state: Mapped[str] = mapped_column(String(10), nullable=False, default="none")
     in_pool_since: Mapped[datetime | None] = mapped_column(DateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     previous_owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_followup_at: Mapped[datetime | None] = mapped_column(DateTime)
     next_followup_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # Churn (R-CHURN-1): warning raised by the sweep, then retained or lost by the owner.
-    churn_warned_at: Mapped[datetime | None] = mapped_column(DateTime)
-    churn_measure: Mapped[str | None] = mapped_column(String(500))
-    churn_measure_on: Mapped[date | None] = mapped_column(Date)
-    churn_lost_reason: Mapped[str | None] = mapped_column(String(500))
-    churn_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
-    value_amount_12m: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
 
     division: Mapped[Division] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys="Customer.owner_id")
@@ -181,9 +167,24 @@ class Customer(BusinessRecord, Base):
     shares: Mapped[list[CustomerShare]] = relationship(
         back_populates="customer", cascade="all, delete-orphan"
     )
+    # Value class and churn state (portal/models/standing.py): the row comes with the
+    # customer from a database trigger, so the ORM only reads and updates it.
+    standing: Mapped[CustomerStanding | None] = relationship(
+        uselist=False, cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def __str__(self) -> str:
         return self.name
+
+    # Read-only views of the standing, for pages, exports and templates.
+    value_class = _standing_field("value_class")
+    value_amount_12m = _standing_field("value_amount_12m")
+    churn_state = _standing_field("churn_state")
+    churn_warned_at = _standing_field("churn_warned_at")
+    churn_measure = _standing_field("churn_measure")
+    churn_measure_on = _standing_field("churn_measure_on")
+    churn_lost_reason = _standing_field("churn_lost_reason")
+    churn_changed_at = _standing_field("churn_changed_at")
 
     @property
     def primary_contact(self) -> Contact | None:

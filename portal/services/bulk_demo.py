@@ -37,6 +37,7 @@ from portal.models import (
     Contact,
     Customer,
     CustomerGram,
+    CustomerStanding,
     Division,
     EmployeeBand,
     FeedbackReason,
@@ -52,7 +53,14 @@ from portal.services.demo import DIVISIONS
 
 CHUNK = 20_000  # customers generated and written at a time
 REBUILD_INDEXES_FROM = 50_000  # below this, maintaining the indexes is cheaper
-BULK_TABLES = (Customer.__table__, Contact.__table__, Activity.__table__, CustomerGram.__table__)
+# customer_standings gets its rows from a trigger on customers (schema/versions/0007).
+BULK_TABLES = (
+    Customer.__table__,
+    CustomerStanding.__table__,
+    Contact.__table__,
+    Activity.__table__,
+    CustomerGram.__table__,
+)
 
 INDUSTRY_WORDS = {
     "manufacturing": ("机械", "精密制造", "五金", "模具", "汽车零部件", "电气"),
@@ -266,7 +274,7 @@ CUSTOMER_COLUMNS = (
     "id", "division_id", "name", "kind", "owner_id", "created_by_id", "grade_id",
     "industry_id", "source_id", "nature_id", "revenue_band_id", "employee_band_id", "rating",
     "region_code", "address", "postcode", "mobile", "phone", "email", "status", "pinned",
-    "locked", "churn_state", "in_pool_since", "previous_owner_id", "last_followup_at",
+    "locked", "in_pool_since", "previous_owner_id", "last_followup_at",
     "next_followup_at", "created_at", "updated_at", "version",
 )  # fmt: skip
 CONTACT_COLUMNS = (
@@ -364,7 +372,6 @@ class _Generator:
                     rng.choice(STATUSES),
                     rng.random() < 0.02,
                     False,
-                    "none",
                     updated if owner is None else None,
                     previous,
                     last_follow,
@@ -605,7 +612,8 @@ def refresh_statistics(engine: Engine) -> float:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if connection.dialect.name == "postgresql":
             for table in (
-                *("customers", "contacts", "activities", "customer_grams", "opportunities"),
+                *("customers", "customer_standings", "contacts", "activities", "customer_grams"),
+                "opportunities",
                 *("stage_changes", "orders", "service_requests"),
             ):
                 connection.exec_driver_sql(f"VACUUM ANALYZE {table}")

@@ -7,8 +7,9 @@ or confirms the loss with a reason (确认流失 → lost). A valid order inside
 clears any of the three states, at once through on_order_recorded() and, for orders that
 arrive another way (import, bulk load), at the next sweep.
 
-The sweep works in set-based UPDATEs, one per distinct churn_months value (usually one),
-so its cost grows with the tables, not with a Python loop over customers.
+The state lives in customer_standings (portal/models/standing.py). The sweep works in
+set-based UPDATEs of that table, one per distinct churn_months value (usually one), so its
+cost grows with the tables, not with a Python loop over customers.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.clock import now
-from portal.database import plain_columns
-from portal.models import Customer, Grade, Order, User
+from portal.models import Customer, CustomerStanding, Grade, Order, User
 from portal.services import BusinessRuleError
 from portal.services.audit import record_event
 from portal.services.service_requests import as_of
@@ -49,9 +49,16 @@ def months_before(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def in_state(state: str):
+    """Customers whose churn state is `state` (a criterion on Customer)."""
+    return Customer.id.in_(
+        select(CustomerStanding.customer_id).where(CustomerStanding.churn_state == state)
+    )
+
+
 def preset_criterion(code: str):
     """The customer-list criterion of a churn preset code, or None for another code."""
-    return next((Customer.churn_state == state for c, _label, state in PRESETS if c == code), None)
+    return next((in_state(state) for c, _label, state in PRESETS if c == code), None)
 
 
 def _month_groups(session: Session) -> list[tuple[int, object]]:
@@ -87,26 +94,20 @@ def _quiet_since(cutoff: date):
     )
 
 
-# The columns the sweep writes, without Customer.updated_at's onupdate: a warning is not an
-# edit, so 更新时间 (the list's order, the preset 近30天更新) keeps the last edit; and at a
-# million customers the indexes holding updated_at are not rewritten (15 s on SQLite).
-_CHURN_COLUMNS = plain_columns(
-    Customer.__table__,
-    "id",
-    "churn_state",
-    "churn_warned_at",
-    "churn_measure",
-    "churn_measure_on",
-    "churn_lost_reason",
-    "churn_changed_at",
-)
-
-
 def _bulk(session: Session, *criteria, **values) -> int:
+    """UPDATE the standings of the customers meeting `criteria` (on Customer and
+    CustomerStanding). Standings are not edits: the customers' updated_at stays."""
     stmt = (
-        update(_CHURN_COLUMNS)
-        .where(_CHURN_COLUMNS.c.id.in_(select(Customer.id).where(*criteria)))
+        update(CustomerStanding)
+        .where(
+            CustomerStanding.customer_id.in_(
+                select(Customer.id)
+                .join(CustomerStanding, CustomerStanding.customer_id == Customer.id)
+                .where(*criteria)
+            )
+        )
         .values(**values)
+        .execution_options(synchronize_session=False)
     )
     return session.execute(stmt).rowcount or 0
 
@@ -130,7 +131,7 @@ def sweep_churn(session: Session, day: date) -> dict[str, int]:
         counts["cleared"] += _bulk(
             session,
             in_group,
-            Customer.churn_state != "none",
+            CustomerStanding.churn_state != "none",
             _recent_order(cutoff),
             **CLEARED,
             churn_changed_at=at,
@@ -138,7 +139,7 @@ def sweep_churn(session: Session, day: date) -> dict[str, int]:
         counts["warnings raised"] += _bulk(
             session,
             in_group,
-            Customer.churn_state == "none",
+            CustomerStanding.churn_state == "none",
             Customer.id.in_(_quiet_since(cutoff)),
             churn_state="warning",
             churn_warned_at=at,
@@ -146,8 +147,8 @@ def sweep_churn(session: Session, day: date) -> dict[str, int]:
         )
     counts["warnings again"] = _bulk(
         session,
-        Customer.churn_state == "retained",
-        Customer.churn_measure_on < day,
+        CustomerStanding.churn_state == "retained",
+        CustomerStanding.churn_measure_on < day,
         churn_state="warning",
         churn_warned_at=at,
         churn_changed_at=at,
@@ -156,6 +157,14 @@ def sweep_churn(session: Session, day: date) -> dict[str, int]:
 
 
 # -- the owner's decisions ----------------------------------------------------------------
+def _standing(session: Session, customer: Customer) -> CustomerStanding:
+    """The customer's standing row (written with the customer by a database trigger)."""
+    if customer.standing is None:
+        session.flush()  # a new customer: its row exists once the customer is inserted
+        session.expire(customer, ["standing"])
+    return customer.standing
+
+
 def _check_decider(customer: Customer, by: User) -> None:
     if by is None or by.state != "active":
         raise BusinessRuleError(_l("账号不是正常状态，不能办理"))
@@ -215,11 +224,12 @@ def retain(
         raise BusinessRuleError(_l("请填写暂缓至日期"))
     if until < now().date():
         raise BusinessRuleError(_l("暂缓至日期不能早于今天"))
-    before = customer.churn_state
-    customer.churn_state = "retained"
-    customer.churn_measure = measure
-    customer.churn_measure_on = until
-    customer.churn_changed_at = now()
+    standing = _standing(session, customer)
+    before = standing.churn_state
+    standing.churn_state = "retained"
+    standing.churn_measure = measure
+    standing.churn_measure_on = until
+    standing.churn_changed_at = now()
     record_event(
         session,
         "churn_retain",
@@ -242,10 +252,11 @@ def confirm_lost(
     _require_state(customer, STATE_LABELS["lost"])
     _check_decider(customer, by)
     reason = _text(reason, _l("流失原因"))
-    before = customer.churn_state
-    customer.churn_state = "lost"
-    customer.churn_lost_reason = reason
-    customer.churn_changed_at = now()
+    standing = _standing(session, customer)
+    before = standing.churn_state
+    standing.churn_state = "lost"
+    standing.churn_lost_reason = reason
+    standing.churn_changed_at = now()
     record_event(
         session,
         "churn_lose",
@@ -276,10 +287,11 @@ def on_order_recorded(session: Session, order: Order, *, by: User | None = None)
     today = now().date()
     if order.signed_on <= months_before(today, _customer_months(session, customer)):
         return False  # an old order entered late does not bring the customer back
-    before = customer.churn_state
+    standing = _standing(session, customer)
+    before = standing.churn_state
     for field, value in CLEARED.items():
-        setattr(customer, field, value)
-    customer.churn_changed_at = now()
+        setattr(standing, field, value)
+    standing.churn_changed_at = now()
     record_event(
         session,
         "churn_clear",

@@ -184,7 +184,6 @@ def _division_records(
                     ["intent", "following", "following", "contract", "won", "failed"]
                 ),
                 "pinned": rng.random() < 0.03,
-                "churn_state": "none",
                 "in_pool_since": created if owner is None else None,
                 "last_followup_at": last_follow,
                 "next_followup_at": (at + timedelta(days=rng.randrange(-5, 15))) if owner else None,

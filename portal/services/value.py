@@ -9,8 +9,8 @@ B = the next 15% — 100·(r − 1) < 20·n;
 C = the rest, and always a customer whose amount is 0.
 Integer arithmetic keeps SQLite and PostgreSQL identical. The ranking is computed once into
 a temporary table by window functions; then one INSERT … SELECT writes a ValueClassChange
-for each customer whose class changes and one UPDATE … FROM writes class and amount
-where either differs, so a second sweep of the same day writes nothing.
+for each customer whose class changes and one UPDATE … FROM writes class and amount into
+customer_standings where either differs, so a second sweep of the same day writes nothing.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from portal.database import plain_columns, scratch_table
-from portal.models import Customer, Order, ValueClassChange
+from portal.database import scratch_table
+from portal.models import Customer, CustomerStanding, Order, ValueClassChange
 from portal.services.churn import months_before
 from portal.services.service_requests import as_of
 
@@ -52,10 +52,7 @@ _ranking = Table(
     prefixes=["TEMPORARY"],
 )
 
-
-# Class and amount without Customer.updated_at's onupdate: a recomputed class is not an edit
-# (see churn.py), and a first sweep does not rewrite the updated_at indexes of every customer.
-_CLASSES = plain_columns(Customer.__table__, "id", "value_class", "value_amount_12m")
+_CLASSES = CustomerStanding.__table__
 
 
 def ranking_query(day: date):
@@ -101,27 +98,27 @@ def sweep_value_classes(session: Session, day: date) -> dict[str, int]:
                 ["customer_id", "amount", "value_class"], ranking_query(day)
             )
         )
-        changed = Customer.value_class.is_distinct_from(_ranking.c.value_class)
+        changed = _CLASSES.c.value_class.is_distinct_from(_ranking.c.value_class)
         history = connection.execute(
             insert(ValueClassChange).from_select(
                 ["customer_id", "at", "from_class", "to_class", "amount_12m"],
                 select(
-                    Customer.id,
+                    _CLASSES.c.customer_id,
                     literal(at),
-                    Customer.value_class,
+                    _CLASSES.c.value_class,
                     _ranking.c.value_class,
                     _ranking.c.amount,
                 )
-                .join(_ranking, _ranking.c.customer_id == Customer.id)
+                .join(_ranking, _ranking.c.customer_id == _CLASSES.c.customer_id)
                 .where(changed)
-                .order_by(Customer.id),  # SQLite: in table order, not by a covering index
+                .order_by(_CLASSES.c.customer_id),  # SQLite: table order, not a covering index
             ),
             execution_options={"preserve_rowcount": True},  # INSERT rowcounts are opt-in
         ).rowcount
         updated = connection.execute(
             update(_CLASSES)
             .where(
-                _CLASSES.c.id == _ranking.c.customer_id,
+                _CLASSES.c.customer_id == _ranking.c.customer_id,
                 or_(
                     _CLASSES.c.value_class.is_distinct_from(_ranking.c.value_class),
                     _CLASSES.c.value_amount_12m.is_distinct_from(_ranking.c.amount),

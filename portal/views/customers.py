@@ -16,13 +16,13 @@ from flask_admin.contrib.sqla.filters import (
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.clock import now
 from portal.extensions import db
 from portal.i18n import choices, label
-from portal.models import Contact, Customer, Grade, Industry, Source
+from portal.models import Contact, Customer, CustomerStanding, Grade, Industry, Source
 from portal.services import BusinessRuleError, churn
 from portal.services.customer360 import customer_profile
 from portal.services.customers import name_taken, prepare_delete, sync_contacts
@@ -100,6 +100,17 @@ class RegionPrefixFilter(FilterEqual):
         return _l("等于")
 
 
+class ValueClassFilter(FilterEqual):
+    """价值等级: the sweep's class, kept in customer_standings (R-VALUE-1)."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(
+            Customer.id.in_(
+                select(CustomerStanding.customer_id).where(CustomerStanding.value_class == value)
+            )
+        )
+
+
 FILTERS = [
     IntEqualFilter(Customer.grade_id, _l("客户等级"), options=lookup_options(Grade)),
     IntEqualFilter(Customer.industry_id, _l("行业"), options=lookup_options(Industry)),
@@ -108,7 +119,7 @@ FILTERS = [
     RegionPrefixFilter(Customer.region_code, _l("省份"), options=province_options),
     FilterEqual(Customer.status, _l("客户状态"), options=choices("customer_status")),
     FilterEqual(Customer.kind, _l("客户类型"), options=choices("kind")),
-    FilterEqual(Customer.value_class, _l("价值等级"), options=[("A", "A"), ("B", "B"), ("C", "C")]),
+    ValueClassFilter(Customer.id, _l("价值等级"), options=[("A", "A"), ("B", "B"), ("C", "C")]),
     BooleanEqualFilter(Customer.pinned, _l("置顶")),
     DateTimeBetweenFilter(Customer.created_at, _l("创建时间")),
     DateTimeBetweenFilter(Customer.updated_at, _l("更新时间")),
@@ -149,7 +160,9 @@ class CustomerView(CustomerOwnershipActions, CustomerProfilePrint, SharingMixin,
     column_formatters = {
         "kind": fmt.enum("kind", "kind"),
         "status": fmt.enum("customer_status", "status"),
+        # From the customer's standing (portal/models/standing.py), not a column.
         "churn_state": fmt.enum("churn_state", "churn_state"),
+        "value_class": lambda view, context, model, name: model.value_class or "",
         "mobile": fmt.masked_mobile_for_readers,
         "days_left": days_left_formatter,
     }

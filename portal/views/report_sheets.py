@@ -177,8 +177,11 @@ def composition_sheet(session, f, params, link) -> Sheet:
     dimensions = reports.DIMENSIONS if chosen == "all" else (chosen,)
     province = params.get("province") if chosen == "region" else None
     sections, links = [], []
-    for dimension in dimensions:
-        figures = reports.customer_composition(session, f, dimension, province=province)
+    if chosen == "all":
+        every = reports.customer_compositions(session, f, dimensions)
+    else:
+        every = [reports.customer_composition(session, f, chosen, province=province)]
+    for figures in every:
         sections.append(_composition_section(figures, link, drill=chosen == "region"))
         if figures.province:
             links.append(Link(gettext("返回各省份"), link(by="region", province=None)))

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.clock import now
-from portal.models import AuditLog, Customer, Grade
+from portal.models import AuditLog, Customer, CustomerStanding, Grade
 from portal.services import BusinessRuleError, churn
 from tests.factories import grade, make_customer, make_order
 
@@ -36,7 +36,11 @@ def _sweep(session, day) -> dict[str, int]:
 
 def _states(session) -> dict[str, str]:
     session.expire_all()
-    return dict(session.execute(select(Customer.name, Customer.churn_state)).all())
+    return dict(
+        session.execute(
+            select(Customer.name, CustomerStanding.churn_state).join(Customer.standing)
+        ).all()
+    )
 
 
 @pytest.fixture

@@ -27,11 +27,13 @@ from portal.models import (
 )
 from portal.services.opportunities import open_opportunity, record_stage_change, stage_changed
 from portal.services.reports import (
+    DIMENSIONS,
     ReportFilter,
     campaign_results_of_period,
     churn_analysis,
     contribution,
     customer_composition,
+    customer_compositions,
     customer_profiles,
     followup_compliance,
     last_month,
@@ -287,6 +289,17 @@ def test_composition_clerk_and_group_views(session, composition_world):
     everyone = customer_composition(session, march(composition_world["gm"]), "grade")
     assert rows_of(everyone)[0] == ("A级", 3, 1)
     assert everyone.customers == 6
+
+
+def test_all_dimensions_at_once_equal_each_dimension(session, composition_world):
+    """The "all dimensions" page runs the five passes on parallel connections: the same
+    figures as one by one, for a head, his clerk filter and group management."""
+    head, gm = composition_world["east.head"], composition_world["gm"]
+    for f in (march(head), march(head, clerk=composition_world["east.clerk2"]), march(gm)):
+        together = customer_compositions(session, f)
+        assert [c.dimension for c in together] == list(DIMENSIONS)
+        assert together == [customer_composition(session, f, d) for d in DIMENSIONS]
+    assert [c.customers for c in customer_compositions(session, march(head))] == [5] * 5
 
 
 # -- R-REPORT-3 ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from portal.clock import now
 from portal.models import Customer, Order, ValueClassChange
+from portal.models import CustomerStanding as S
 from portal.services import value
 from portal.services.churn import months_before
 from portal.services.demo import load_demo
@@ -27,7 +28,9 @@ def _sweep(session, day=DAY) -> dict[str, int]:
 
 
 def _classes(session) -> dict[str, tuple[str, Decimal]]:
-    rows = session.execute(select(Customer.name, Customer.value_class, Customer.value_amount_12m))
+    rows = session.execute(
+        select(Customer.name, S.value_class, S.value_amount_12m).join(Customer.standing)
+    )
     return {name: (cls, Decimal(amount).quantize(Decimal("0.01"))) for name, cls, amount in rows}
 
 
@@ -100,7 +103,8 @@ def test_a_class_is_not_an_edit(session, east):
     _sweep(session)
     session.expire_all()
     assert set(session.scalars(select(Customer.updated_at))) == {edited}
-    assert session.scalar(select(Customer.value_class).where(Customer.name == "甲")) == "A"
+    top = select(S.value_class).join(Customer.standing).where(Customer.name == "甲")
+    assert session.scalar(top) == "A"
 
 
 def test_history_records_only_changes(session, east, world):
@@ -167,11 +171,11 @@ def test_demo_data_per_division_matches_the_hand_computation(session):
     day = now().date()
     _sweep(session, day)
     expected = _by_hand(session, day)
-    got = dict(session.execute(select(Customer.id, Customer.value_class)).all())
+    got = dict(session.execute(select(S.customer_id, S.value_class)).all())
     assert got == expected
     for division_id in set(session.scalars(select(Customer.division_id))):
         classes = list(
-            session.scalars(select(Customer.value_class).where(Customer.division_id == division_id))
+            session.scalars(select(S.value_class).where(S.division_id == division_id))
         )
         assert "A" in classes and "B" in classes and None not in classes
     assert _sweep(session, day) == {"class changes": 0, "customers updated": 0}

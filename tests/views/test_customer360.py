@@ -147,9 +147,9 @@ def test_the_page_does_not_query_per_record(login, session, customer, world):
 
 # -- churn on the page and in the lists (R-CHURN-1) ------------------------------------------
 def _warn(session, customer):
-    customer = session.get(Customer, customer.id)
-    customer.churn_state = "warning"
-    customer.churn_warned_at = now()
+    standing = session.get(Customer, customer.id).standing
+    standing.churn_state = "warning"
+    standing.churn_warned_at = now()
     session.commit()
 
 
@@ -200,8 +200,7 @@ def test_churn_decisions_are_refused_to_others(login, session, customer):
 def test_churn_preset_lists(login, session, world, customer):
     others = {}
     for state in ("warning", "retained", "lost"):
-        c = make_customer(session, world["east.clerk1"], name=f"LIST-{state}")
-        c.churn_state = state
+        c = make_customer(session, world["east.clerk1"], name=f"LIST-{state}", churn_state=state)
         others[state] = c
     session.commit()
     client = login("east.head")

@@ -277,3 +277,14 @@ def test_profile_masks_mobiles_for_the_division_admin(login, session, world, tmp
 def test_chart_amounts_read_in_wan_and_yi(amount, label):
     """Chart axes and bar labels of large amounts (a 1M-customer pipeline) stay readable."""
     assert money_axis(amount) == label
+
+
+def test_all_dimensions_page_shows_every_dimension(login, session, world):
+    """R-REPORT-2: the 全部维度 tab lists the five compositions, each with its own total."""
+    make_customer(session, world["east.clerk1"], region_code="320102", value_class="B")
+    make_customer(session, world["west.clerk1"], region_code="310101")  # another division
+    session.commit()
+    html = login("east.head").get("/admin/reports/composition/?by=all").get_data(as_text=True)
+    for heading in ("客户构成：客户等级", "客户构成：行业", "客户构成：客户来源", "客户构成：省份"):
+        assert heading in html
+    assert "客户构成：价值等级" in html and "江苏省" in html and "上海市" not in html

@@ -9,7 +9,11 @@ a million customers comes back as a few dozen aggregated rows.
 from portal.services.reports.campaigns import campaign_results_of_period
 from portal.services.reports.churn import churn_analysis
 from portal.services.reports.compliance import followup_compliance
-from portal.services.reports.composition import DIMENSIONS, customer_composition
+from portal.services.reports.composition import (
+    DIMENSIONS,
+    customer_composition,
+    customer_compositions,
+)
 from portal.services.reports.contribution import contribution
 from portal.services.reports.criteria import ReportFilter, last_month
 from portal.services.reports.pipeline import pipeline
@@ -24,6 +28,7 @@ __all__ = [
     "churn_analysis",
     "contribution",
     "customer_composition",
+    "customer_compositions",
     "customer_profiles",
     "followup_compliance",
     "last_month",

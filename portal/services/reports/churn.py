@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Customer
-from portal.models.crm import CHURN_STATES
+from portal.models import CustomerStanding as Standing
+from portal.models.standing import CHURN_STATES
 from portal.services.reports.criteria import ReportFilter, count_if
 
 
@@ -29,19 +29,19 @@ def churn_analysis(session: Session, f: ReportFilter, *, reasons: int = 10) -> C
     """Customers in scope per churn state now, and the period's movements: warnings raised
     (churn_warned_at), retentions and confirmed losses (churn_changed_at).
 
-    One grouped pass over ix_customers_churn (division, state, owner, both dates): the
-    index alone, not the customers. Clearing a warning resets its date, so every customer
-    warned in the period is still marked."""
-    criteria = f.where(Customer)
+    One grouped pass over ix_customer_standings_churn (division, state, owner, both
+    dates): the index alone, not the customers. Clearing a warning resets its date, so
+    every customer warned in the period is still marked."""
+    criteria = f.where(Standing)
     rows = session.execute(
         select(
-            Customer.churn_state,
+            Standing.churn_state,
             func.count(),
-            count_if(f.in_period(Customer.churn_warned_at)),
-            count_if(f.in_period(Customer.churn_changed_at)),
+            count_if(f.in_period(Standing.churn_warned_at)),
+            count_if(f.in_period(Standing.churn_changed_at)),
         )
         .where(*criteria)
-        .group_by(Customer.churn_state)
+        .group_by(Standing.churn_state)
     ).all()
     now_counts = {state: int(n) for state, n, _w, _c in rows}
     warned = sum(int(w) for _s, _n, w, _c in rows)  # raised, whatever became of it
@@ -60,14 +60,14 @@ def churn_analysis(session: Session, f: ReportFilter, *, reasons: int = 10) -> C
         lost_reasons = [
             (reason, int(n))
             for reason, n in session.execute(
-                select(Customer.churn_lost_reason, func.count())
+                select(Standing.churn_lost_reason, func.count())
                 .where(
                     *criteria,
-                    Customer.churn_state == "lost",
-                    f.in_period(Customer.churn_changed_at),
+                    Standing.churn_state == "lost",
+                    f.in_period(Standing.churn_changed_at),
                 )
-                .group_by(Customer.churn_lost_reason)
-                .order_by(func.count().desc(), Customer.churn_lost_reason)
+                .group_by(Standing.churn_lost_reason)
+                .order_by(func.count().desc(), Standing.churn_lost_reason)
                 .limit(reasons)
             )
         ]
