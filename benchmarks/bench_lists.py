@@ -9,6 +9,13 @@ time, and prints p50/p95 of the wall time (p95 by nearest rank), the median SQL 
 and query count from the Server-Timing header, and the rows the page showed. Standard
 library only.
 
+The SQL time is that of the cursor's execute. PostgreSQL runs a statement in full
+there; SQLite only up to its first row and the rest as the rows are fetched, which is
+counted as Python time. So on SQLite a statement that sorts before it returns (a short
+list's page, sorted among its rows in the statement that reads them) shows more SQL
+time than one that streams unsorted ids, for the same or less work: compare the wall
+times across databases, and the SQL times only within one.
+
 The search terms default to words of the zh_CN lists the demo generator draws from, so
 they exist at any size: 桂兰 (a given name), 鸿睿思 (a company brand) and 138123.
 """

@@ -29,9 +29,10 @@ from portal.models.search import fold
 CANDIDATE_LIMIT = 30_000
 
 
-def _capped_count(session: Session, stmt, cap: int = CANDIDATE_LIMIT) -> int:
-    """Rows of `stmt`, counting no further than cap + 1."""
-    return session.scalar(select(func.count()).select_from(stmt.limit(cap + 1).subquery()))
+def _capped(stmt, cap: int = CANDIDATE_LIMIT):
+    """Rows of `stmt`, counting no further than cap + 1, as a scalar subquery."""
+    limited = stmt.limit(cap + 1).subquery()
+    return select(func.count()).select_from(limited).scalar_subquery()
 
 
 def _is_digits(word: str) -> bool:
@@ -62,36 +63,36 @@ def word_matches(word: str) -> ColumnElement[bool]:
     return name if mobile is None else or_(name, mobile)
 
 
-def _gram_candidates(session: Session, word: str):
-    """(select of customer ids, how many up to the cap) for the word's rarest pair."""
+def _gram_options(word: str) -> list:
+    """Selects of the customer ids holding each of the word's pairs (or its character)."""
     text = fold(word)
     if len(text) == 1:
         options = [CustomerGram.lead == text]
     else:
         pairs = {(a, b) for a, b in zip(text, text[1:], strict=False)}
         options = [and_(CustomerGram.lead == a, CustomerGram.follow == b) for a, b in sorted(pairs)]
-    best = None
-    for option in options:
-        stmt = select(CustomerGram.customer_id).where(option)
-        # Counting past the best so far would not change the choice.
-        size = _capped_count(session, stmt, best[1] if best else CANDIDATE_LIMIT)
-        if best is None or size < best[1]:
-            best = (stmt, size)
-        if size <= 50:  # few enough: no need to look further
-            break
-    return best
+    return [select(CustomerGram.customer_id).where(option) for option in options]
 
 
 def word_criterion(session: Session, word: str) -> ColumnElement[bool]:
-    """`word_matches`, restricted to its index candidates when they are few."""
+    """`word_matches`, restricted to its index candidates when they are few: those of the
+    word's rarest pair, plus for digits the mobile numbers that start with them.
+
+    Every pair (and the mobile prefix) is counted in one statement, each count stopping
+    past the limit: one round trip whatever the number of pairs, where counting them one
+    by one cost one each (~0.5 ms apiece on PostgreSQL). The price: every pair is now
+    counted up to the limit, where the loop stopped each count at the rarest pair so far,
+    so a word holding a very common pair besides a rare one reads up to CANDIDATE_LIMIT
+    index entries more (~2.5 ms on PostgreSQL)."""
     exact = word_matches(word)
-    best = _gram_candidates(session, word)
-    if best is None:
-        return exact
-    candidates, size = best
-    if _is_digits(word):
-        by_mobile = select(Customer.id).where(mobile_prefix(word))
-        size += _capped_count(session, by_mobile)
+    options = _gram_options(word)
+    by_mobile = select(Customer.id).where(mobile_prefix(word)) if _is_digits(word) else None
+    counted = [*options, *([by_mobile] if by_mobile is not None else [])]
+    sizes = list(session.execute(select(*(_capped(stmt) for stmt in counted))).one())
+    rarest = min(range(len(options)), key=sizes.__getitem__)
+    size, candidates = sizes[rarest], options[rarest]
+    if by_mobile is not None:
+        size += sizes[-1]
         candidates = union_all(candidates, by_mobile)
     if size > CANDIDATE_LIMIT:
         return exact

@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 
 import pytest
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, event, insert, select
 
 from portal import scope, search
 from portal.models import Customer, CustomerGram
@@ -172,3 +172,23 @@ def test_pool_search_uses_the_same_match(login, session, sample):
     shown = {int(i) for i in re.findall(r"/details/\?id=(\d+)", html)}
     assert shown and shown <= expected
     assert len(shown) == min(len(expected), 100)
+
+
+@pytest.mark.parametrize("query", ["鸿睿思", "科技有限", "138", "王"])
+def test_a_word_is_weighed_in_one_statement(session, sample, query):
+    """All the pairs of a word (and, for digits, the mobile prefix) are counted by one
+    statement, not one each; the criterion is then built without another query."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        search.customer_search(session, query)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(seen) == 1, seen
+    pairs = {query[i : i + 2] for i in range(len(query) - 1)} or {query}
+    assert seen[0].count("FROM customer_grams") == len(pairs)

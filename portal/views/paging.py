@@ -17,7 +17,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Column, UnaryExpression, func, literal_column, select
+from sqlalchemy.sql.util import ClauseAdapter
 
 from portal import scope
 from portal.models import Customer
@@ -83,22 +84,79 @@ def page_and_count(query, count_query, model, page, page_size, *, key, tiebreak_
     whole division in list order looking for them. A shorter list is counted from those
     ids and its page sorted among them (by `resort`, the list's sorting without its
     filters, which those ids already met); a longer one is counted once and its count
-    kept. The id breaks ties in the order, so a row never shows on two pages."""
+    kept. The id breaks ties in the order, so a row never shows on two pages.
+
+    Those ids are not sent back and forth: one statement reads them into a CTE, counts
+    them and sorts the page among them (`_short_page`), where a second statement bound
+    one parameter per id (4-5 ms on PostgreSQL for the 641 ids of a three-character
+    search, of which the sort itself took 1)."""
     tiebreak = model.id.desc() if tiebreak_desc else model.id.asc()
     ordered = query.with_entities(model.id).order_by(tiebreak)
     start = (page or 0) * page_size
     count = counts.get(key)
     if count is None:
-        found = _ids(query.with_entities(model.id).order_by(None).limit(EXACT_UP_TO + 1))
-        if len(found) <= EXACT_UP_TO:
-            if not found or start >= len(found):
-                return len(found), []
-            among = resort.with_entities(model.id).order_by(tiebreak) if resort else ordered
-            page_ids = _ids(among.filter(model.id.in_(found)).offset(start).limit(page_size))
-            return len(found), page_ids
+        among = resort.with_entities(model.id).order_by(tiebreak) if resort is not None else ordered
+        short = _short_page(query, among, model, start, page_size)
+        if short is not None:
+            return short
         count = count_query.scalar()
         counts.put(key, count)
     return count, _ids(ordered.offset(start).limit(page_size))
+
+
+def _sort_columns(among, model) -> list | None:
+    """The columns of the model's own table that the order of `among` reads (the id
+    first), or None when it sorts by anything else (an expression, a joined table)."""
+    columns = {"id": model.id}
+    for clause in among._order_by_clauses:
+        element = clause
+        while isinstance(element, UnaryExpression):  # DESC, NULLS LAST
+            element = element.element
+        if not isinstance(element, Column) or element.table is not model.__table__:
+            return None
+        columns.setdefault(element.key, element)
+    return list(columns.values())
+
+
+def _short_page(query, among, model, start: int, page_size: int):
+    """(count, page ids) when the list holds at most EXACT_UP_TO rows, else None.
+
+    One statement: the first EXACT_UP_TO + 1 rows of `query` (unordered) in a CTE,
+    materialized as it is read twice, their number beside each row of the page, and
+    the page sorted in the order of `among` among them. When that order reads only
+    columns of the model's table, the CTE carries them and the page is sorted from it
+    alone; otherwise the page is sorted over the table, restricted to the CTE's ids."""
+    columns = _sort_columns(among, model)
+    found = query.with_entities(*(columns or [model.id])).order_by(None).limit(EXACT_UP_TO + 1)
+    rows_found = found.statement.cte("found").prefix_with("MATERIALIZED")
+    if columns is not None and any(rows_found.corresponding_column(c) is None for c in columns):
+        # Not expected; a sort column left unmapped would bring the whole table into the
+        # page's FROM, so the page is then sorted over the table.
+        columns = None
+        found = query.with_entities(model.id).order_by(None).limit(EXACT_UP_TO + 1)
+        rows_found = found.statement.cte("found").prefix_with("MATERIALIZED")
+    number = select(func.count()).select_from(rows_found).scalar_subquery()
+    if columns is not None:
+        adapt = ClauseAdapter(rows_found).traverse
+        page = select(rows_found.c.id, number).order_by(
+            *(adapt(clause) for clause in among._order_by_clauses)
+        )
+    else:
+        page = (
+            among.with_entities(model.id, number)
+            .filter(model.id.in_(select(rows_found.c.id)))
+            .statement
+        )
+    session = query.session
+    rows = session.execute(page.offset(start).limit(page_size)).all()
+    if rows:
+        total = rows[0][1]
+        return (total, [row[0] for row in rows]) if total <= EXACT_UP_TO else None
+    if start == 0:  # an empty first page: no rows at all
+        return 0, []
+    # Past the last page (or a long list): count the rows alone.
+    total = session.scalar(select(func.count()).select_from(found.subquery()))
+    return (total, []) if total <= EXACT_UP_TO else None
 
 
 def _ids(query) -> list[int]:

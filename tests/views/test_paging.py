@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from portal import scope
 from portal.models import Activity, Contact, Customer, CustomerShare, Order
@@ -150,3 +150,79 @@ def test_long_lists_count_the_clerks_rows_only(login, session, world, monkeypatc
     assert expected == 8  # 3 own customers and the shared one, two rows each
     monkeypatch.setattr(paging, "EXACT_UP_TO", 3)
     assert f"({expected})" in login("east.clerk1").get(url).get_data(as_text=True)
+
+
+def _statements(session):
+    """A list that collects the SQL statements run on the session's engine."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+def _page(session, criterion, order, page, size=5):
+    query = session.query(Customer).filter(criterion).order_by(*order)
+    resort = session.query(Customer).order_by(*order)
+    count_query = session.query(func.count(Customer.id)).filter(criterion)
+    return paging.page_and_count(
+        query,
+        count_query,
+        Customer,
+        page,
+        size,
+        key=("test", page),
+        tiebreak_desc=True,
+        resort=resort,
+    )
+
+
+@pytest.mark.parametrize(
+    ("order", "sorted_in_cte"),
+    [
+        ((Customer.pinned.desc(), Customer.updated_at.desc()), True),  # own columns
+        ((func.lower(Customer.name).desc(),), False),  # an expression: over the table
+    ],
+    ids=["columns", "expression"],
+)
+def test_short_list_is_counted_and_paged_in_one_statement(session, world, order, sorted_in_cte):
+    """A short list's count and page come from one statement (its ids are never sent
+    back as parameters), in the list order, whichever way the order is read; a page
+    past the end is empty and still gives the exact count."""
+    clerk = world["east.clerk1"]
+    names = ["甲" * n + "商行" for n in range(1, 13)]
+    for i, name in enumerate(names):
+        make_customer(session, clerk, name=name, pinned=i % 4 == 0, updated_at=SAME_TIME)
+    make_customer(session, clerk, name="别家公司")
+    session.commit()
+    mine = Customer.name.like("%商行")
+    expected = session.scalars(
+        select(Customer.id).where(mine).order_by(*order, Customer.id.desc())
+    ).all()
+    assert len(expected) == 12
+    seen, stop = _statements(session)
+    try:
+        pages = [_page(session, mine, order, page) for page in range(3)]
+    finally:
+        stop()
+    assert len(seen) == 3, seen  # one per page
+    assert ("FROM found ORDER BY" in seen[0]) is sorted_in_cte, seen[0]
+    assert [count for count, _ids in pages] == [12, 12, 12]
+    assert [i for _count, ids in pages for i in ids] == expected
+    assert _page(session, mine, order, 7) == (12, [])
+    assert _page(session, Customer.name == "查无此人", order, 0) == (0, [])
+
+
+def test_a_list_longer_than_exact_is_counted_in_full(session, world, monkeypatch):
+    clerk = world["east.clerk1"]
+    _make(session, clerk, 8)
+    session.commit()
+    monkeypatch.setattr(paging, "EXACT_UP_TO", 5)
+    order = (Customer.updated_at.desc(),)
+    expected = session.scalars(select(Customer.id).order_by(*order, Customer.id.desc())).all()
+    assert _page(session, Customer.id > 0, order, 0) == (8, expected[:5])
+    paging.counts.clear()
+    assert _page(session, Customer.id > 0, order, 3) == (8, [])  # past the end of the ids
