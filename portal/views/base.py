@@ -3,6 +3,9 @@ optimistic locking and safe export defaults for every model view."""
 
 from __future__ import annotations
 
+import secrets
+from types import SimpleNamespace
+
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
@@ -10,10 +13,13 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.form import BaseForm
+from flask_admin.model import template as row_action_types
 from flask_admin.model.fields import AjaxSelectField
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -38,6 +44,20 @@ CONSTRAINT_MESSAGES = {
     "uq_customers_division_name": _l("本版块已有同名客户，不能重复建档"),
     "uq_orders_number": _l("订单号已存在"),
 }
+
+
+# Row actions of Flask-Admin whose markup depends on the row's id alone (with what is the
+# same for the whole page: the return URL, the delete form and its CSRF token).
+SAME_FOR_EVERY_ROW = frozenset(
+    {
+        row_action_types.ViewRowAction,
+        row_action_types.ViewPopupRowAction,
+        row_action_types.EditRowAction,
+        row_action_types.EditPopupRowAction,
+        row_action_types.DeleteRowAction,
+        row_action_types.EndpointLinkRowAction,
+    }
+)
 
 
 class PortalForm(BaseForm):
@@ -313,6 +333,36 @@ class PortalModelView(ModelView):
             resort=resort,
         )
         return count, paging.load_rows(db.session, self.model, ids, options)
+
+    @pass_context
+    def render_row_action(self, context, action, row_id, row):
+        """One row action of a list row (templates/admin/portal_list.html), as Flask-Admin's
+        `action.render_ctx(row_id, row)` renders it. Each action's macro and its URL build
+        cost ~60 µs; with view, edit, delete and print that was 5 ms of a 20-row page. An
+        action in SAME_FOR_EVERY_ROW is rendered once per page for a placeholder id (18
+        random digits, so that an <int:id> route accepts it and nothing else on the page
+        holds it) and each row gets that markup with its id in place of the placeholder:
+        the same markup, for digit ids, which need no escaping in a URL or in HTML. Any
+        other action (one that looks at the row, like a request's own-draft edit) and any
+        other id render per row as before."""
+        if (
+            type(action) not in SAME_FOR_EVERY_ROW
+            or not isinstance(self._primary_key, str)
+            or not str(row_id).isdigit()
+        ):
+            return action.render(context, row_id, row)
+        rendered = g.setdefault("portal_row_actions", {})
+        key = (self.endpoint, id(action), context.get("return_url"))
+        known = rendered.get(key)
+        if known is None:
+            placeholder = str(10**17 + secrets.randbelow(9 * 10**17))  # 18 digits
+            stand_in = SimpleNamespace(**{self._primary_key: placeholder})
+            known = rendered[key] = (
+                placeholder,
+                str(action.render(context, placeholder, stand_in)),
+            )
+        placeholder, markup = known
+        return Markup(markup.replace(placeholder, str(row_id)))
 
     def get_one(self, id):
         """Load by id within scope; anything else is a 404 (R-SCOPE-4)."""
