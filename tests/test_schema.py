@@ -3,7 +3,7 @@ matches the models exactly, on SQLite and PostgreSQL (issue #2)."""
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from portal.models import Base, Grade, Region, Role, Stage
 from portal.services.seeds import load_reference_data
@@ -50,3 +50,24 @@ def test_region_hierarchy_goes_down_to_county(session):
     assert county is not None and county.level == 3
     assert county.parent.code == "330100" and county.parent.parent.code == "330000"
     assert county.full_name == "浙江省 / 杭州市 / 西湖区"
+
+
+def test_big_tables_are_vacuumed_after_a_sweeps_worth_of_changes(session):
+    """0008 (issues #4, #5): on PostgreSQL the tables a sweep rewrites get autovacuum at 2 %
+    of their rows, so list pages stay index-only after a night's returns; SQLite keeps no
+    visibility map, and its tables carry no such options."""
+    tables = ("customers", "customer_standings", "contacts", "activities", "opportunities")
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(:t)"),
+            {"t": list(tables)},
+        ).all()
+        assert {name: sorted(options or []) for name, options in rows} == {
+            t: ["autovacuum_analyze_scale_factor=0.02", "autovacuum_vacuum_scale_factor=0.02"]
+            for t in tables
+        }
+    else:
+        ddl = session.execute(
+            text("SELECT group_concat(sql) FROM sqlite_master WHERE name IN ('customers')")
+        ).scalar_one()
+        assert "autovacuum" not in ddl and "CREATE TABLE" in ddl
