@@ -150,6 +150,6 @@ def test_0007_moves_value_and_churn_to_standings_and_back(fresh_url):
         ).scalar_one()
     assert [tuple(r) for r in rows] == [
         (first, "A", "lost", True, True),
-        (second, None, "none", True, True),
+        (second, "C", "none", True, True),
     ]
     assert total == 0

@@ -34,7 +34,8 @@ def test_a_new_customer_gets_its_standing(session, world):
         customer.created_at,
     )
     fresh = session.get(Customer, customer.id)
-    assert (fresh.churn_state, fresh.value_class) == ("none", None)
+    # No orders yet: amount 0, so class C (R-VALUE-1); no churn warning.
+    assert (fresh.churn_state, fresh.value_class, fresh.value_amount_12m) == ("none", "C", 0)
 
 
 def test_copies_follow_set_based_and_orm_writes(session, world):

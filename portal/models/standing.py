@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, one_of
@@ -33,9 +33,7 @@ class CustomerStanding(Base):
     __tablename__ = "customer_standings"
     __table_args__ = (
         one_of("churn_state", CHURN_STATES),
-        CheckConstraint(
-            "value_class IS NULL OR value_class IN ('A', 'B', 'C')", name="value_class_enum"
-        ),
+        CheckConstraint("value_class IN ('A', 'B', 'C')", name="value_class_enum"),
         # Composition by value class (R-REPORT-2) and the list filter on it.
         Index(
             "ix_customer_standings_value", "division_id", "value_class", "owner_id", "created_at"
@@ -53,13 +51,18 @@ class CustomerStanding(Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )
-    # Copies kept by the database triggers (see the module docstring).
-    division_id: Mapped[int] = mapped_column(ForeignKey("divisions.id"), nullable=False)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Copies kept by the database triggers (see the module docstring); customers' foreign
+    # keys check the values, so none here (their checks doubled the cost of a pool return).
+    division_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    owner_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
-    value_class: Mapped[str | None] = mapped_column(String(1))
-    value_amount_12m: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # A new customer has no orders in the last 12 months: amount 0, so class C by the rule
+    # (R-VALUE-1); the sweep then writes only the customers whose orders move them.
+    value_class: Mapped[str] = mapped_column(String(1), nullable=False, server_default="C")
+    value_amount_12m: Mapped[Decimal] = mapped_column(
+        Numeric(14, 2), nullable=False, server_default="0"
+    )
     # Churn (R-CHURN-1): warning raised by the sweep, then retained or lost by the owner.
     churn_state: Mapped[str] = mapped_column(
         String(10), nullable=False, default="none", server_default="none"
@@ -73,8 +76,8 @@ class CustomerStanding(Base):
 
 # The standing a customer has before its row is read or written (e.g. not yet flushed).
 UNRATED = {
-    "value_class": None,
-    "value_amount_12m": None,
+    "value_class": "C",
+    "value_amount_12m": Decimal(0),
     "churn_state": "none",
     "churn_warned_at": None,
     "churn_measure": None,

@@ -6,7 +6,8 @@ the division (pool customers and customers without orders included):
 A = the top 5% — rank r with 100·(r − 1) < 5·n, i.e. r ≤ ⌈5% · n⌉, so even a small division
     has its best customer in A;
 B = the next 15% — 100·(r − 1) < 20·n;
-C = the rest, and always a customer whose amount is 0.
+C = the rest, and always a customer whose amount is 0 — so a new customer starts in C
+    (customer_standings' default) and a sweep writes only the customers orders move.
 Integer arithmetic keeps SQLite and PostgreSQL identical. The ranking is computed once into
 a temporary table by window functions; then one INSERT … SELECT writes a ValueClassChange
 for each customer whose class changes and one UPDATE … FROM writes class and amount into

@@ -6,7 +6,7 @@ for the first classes of a million customers). The new one-to-one table carries 
 with copies of division, owner and creation time (for the reports' index passes), kept
 by triggers on customers:
 
-- after INSERT: the customer's row (state 'none', no class);
+- after INSERT: the customer's row (no orders yet: class C, amount 0; churn state 'none');
 - after UPDATE of division, owner or creation time: the copies.
 
 SQLite drops a table's triggers with the table, so a later batch migration that
@@ -144,8 +144,13 @@ def upgrade():
         sa.Column("division_id", sa.Integer(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("value_class", sa.String(length=1), nullable=True),
-        sa.Column("value_amount_12m", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("value_class", sa.String(length=1), server_default="C", nullable=False),
+        sa.Column(
+            "value_amount_12m",
+            sa.Numeric(precision=14, scale=2),
+            server_default="0",
+            nullable=False,
+        ),
         sa.Column("churn_state", sa.String(length=10), server_default="none", nullable=False),
         sa.Column("churn_warned_at", sa.DateTime(), nullable=True),
         sa.Column("churn_measure", sa.String(length=500), nullable=True),
@@ -157,8 +162,7 @@ def upgrade():
             name=op.f("ck_customer_standings_churn_state_enum"),
         ),
         sa.CheckConstraint(
-            "value_class IS NULL OR value_class IN ('A', 'B', 'C')",
-            name=op.f("ck_customer_standings_value_class_enum"),
+            "value_class IN ('A', 'B', 'C')", name=op.f("ck_customer_standings_value_class_enum")
         ),
         sa.ForeignKeyConstraint(
             ["customer_id"],
@@ -166,17 +170,12 @@ def upgrade():
             name=op.f("fk_customer_standings_customer_id_customers"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["division_id"],
-            ["divisions.id"],
-            name=op.f("fk_customer_standings_division_id_divisions"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name=op.f("fk_customer_standings_owner_id_users")
-        ),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_standings")),
     )
-    columns = ", ".join(["id", *COPIED, *MOVED])
+    # Never swept: no orders counted yet, so amount 0 and class C (R-VALUE-1).
+    columns = ", ".join(
+        ["id", *COPIED, "coalesce(value_class, 'C')", "coalesce(value_amount_12m, 0)", *MOVED[2:]]
+    )
     op.execute(
         f"INSERT INTO customer_standings (customer_id, {', '.join(COPIED + MOVED)})"
         f" SELECT {columns} FROM customers ORDER BY id"

@@ -224,7 +224,7 @@ def composition_world(session, world):
         (c1, grade_a, it, walk_in, "310101", "A", at(3, 5)),
         (c1, grade_a, finance, walk_in, "310104", "B", at(12, 1, year=2025)),
         (c2, grade_b, it, None, "320102", "C", at(3, 31, 23)),
-        (c2, None, None, phone, None, None, at(4, 1)),
+        (c2, None, None, phone, None, "C", at(4, 1)),
         (None, grade_b, it, phone, "320505", "C", at(3, 1, 0)),  # pool
     ]
     for owner, grade, industry, source, region, value, created in rows:
@@ -261,7 +261,7 @@ def test_composition_by_grade_industry_source_and_value(session, composition_wor
     source = customer_composition(session, f, "source")
     assert rows_of(source) == [("到店", 2, 1), ("来电", 2, 1), (None, 1, 1)]
     value = customer_composition(session, f, "value_class")
-    assert rows_of(value) == [("A", 1, 1), ("B", 1, 0), ("C", 2, 2), (None, 1, 0)]
+    assert rows_of(value) == [("A", 1, 1), ("B", 1, 0), ("C", 3, 2)]
 
 
 def test_composition_by_province_and_drill_down_to_cities(session, composition_world):
