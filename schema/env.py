@@ -107,8 +107,16 @@ def run_migrations_online():
 
             with context.begin_transaction():
                 context.run_migrations()
+            if connection.in_transaction():
+                # Alembic joins a transaction its own reads began instead of opening one,
+                # and then leaves it open (no migration to run: `setup` on a current DB).
+                connection.commit()
         finally:
             if sqlite:
+                # The pragma is ignored inside a transaction: close it first, or this pooled
+                # connection would go on without foreign keys (and without ON DELETE CASCADE).
+                if connection.in_transaction():
+                    connection.rollback()
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
