@@ -14,23 +14,20 @@ second shows the cost of an idempotent run that changes nothing. --load-only sto
 loading (copy the SQLite file, or CREATE DATABASE … TEMPLATE on PostgreSQL, to sweep the
 same data more than once); --no-load sweeps such a database.
 
-Measured on the shared 2-core machine (23 Nov 2026, another engineer benchmarking web
-pages meanwhile), fresh loads of 1,000,600 customers, 1,276,970 orders, 134,068
-opportunities, 166,751 service requests, 2,001,126 activities, schema at 0006; seconds for
-the first run / the second (commit included), counts of the first run on SQLite:
+Third session (23 Nov 2026, quiet machine), after value class and churn state moved to
+customer_standings (schema 0007), fresh loads of the data above; seconds, first run / second:
     step        SQLite          PostgreSQL 15
-    followups    0.89 / 0.12     1.99 / 0.54   58,417 overdue, 146 escalated, 54,817 stale
-    pool        13.27 / 2.13    18.93 / 2.91   111,505 returned, one history row each
-    service      0.28 / 0.15     0.55 / 0.09   32,107 complaints escalated
-    churn        4.36 / 2.14    38.24 / 1.74   359,358 warnings raised
-    value       11.72 / 3.76   104.78 / 7.35   1,000,600 classes written, with history
-    total       35.65 / 8.37   164.52 / 12.64
-    before     114.92 / 8.90   159.23 / 12.40  the code before 45029c7, another fresh load
-PostgreSQL misses the 60 s target: after the load every page is full and owner, churn
-state and value class are indexed, so each of the ~1.5 million customer rows the first run
-rewrites is a new row version inserted into all 18 indexes of customers: a bare UPDATE of
-every value class takes 90 s here (49 s without the six report indexes of 0005/0006, 6 s
-in a narrow side table with three indexes).
+    followups    1.08 / 0.14     1.83 / 0.24
+    pool        15.06 / 2.19    19.92 / 1.82   ~111,000 returned, one history row each
+    service      0.28 / 0.16     0.53 / 0.07
+    churn        6.53 / 4.50     6.34 / 1.73   ~359,000 warnings raised
+    value       10.70 / 2.86    27.03 / 8.79   1,000,600 first classes, with history
+    total       39.21 / 9.92    55.69 / 12.66  (second session: 35.65 / 8.37, 164.52 / 12.64)
+Since then a new customer starts in class C with amount 0 (R-VALUE-1: amount 0 is C), so
+a first run writes only the customers orders move: on `flask demo --customers 1000000`
+alone, the value step writes 250k standings (PostgreSQL 11.7 s, SQLite 4.4 s); there the
+pool step returns 264,544 customers (PostgreSQL 46 s, SQLite 32 s) and the whole first
+`flask sweep` takes 64 s on PostgreSQL — over the 60 s target — and 50 s on SQLite.
 """
 
 from __future__ import annotations
