@@ -122,6 +122,10 @@ class Customer(BusinessRecord, Base):
             "ix_customers_search", "id", "division_id", "owner_id", "pinned", "updated_at", "name"
         ),
     )
+    # No single-column division index: every list, report and scope index here starts
+    # with division_id, and a two-value index is the costliest to maintain (the first
+    # sweep's 264k pool returns: 26 s -> 21 s for the customers UPDATE on PostgreSQL).
+    division_id: Mapped[int] = mapped_column(ForeignKey("divisions.id"), nullable=False)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="company")
     grade_id: Mapped[int | None] = mapped_column(ForeignKey("grades.id"))
@@ -463,6 +467,8 @@ class Activity(BusinessRecord, Base):
             postgresql_where=text("instruction IS NOT NULL AND instruction_ack_at IS NULL"),
         ),
     )
+    # As in Customer: the composite indexes all start with division_id.
+    division_id: Mapped[int] = mapped_column(ForeignKey("divisions.id"), nullable=False)
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="plan")
     subject: Mapped[str] = mapped_column(String(100), nullable=False)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
