@@ -60,7 +60,6 @@ def make_contact(session, customer, **fields) -> Contact:
     contact = Contact(
         customer_id=customer.id,
         division_id=customer.division_id,
-        owner_id=customer.owner_id,
         name=fields.pop("name", f"联系人{next(_seq)}"),
         **fields,
     )

@@ -239,7 +239,14 @@ class Contact(BusinessRecord, Base):
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
     division: Mapped[Division] = relationship()
-    owner: Mapped[User | None] = relationship(foreign_keys="Contact.owner_id")
+
+    # No owner column: a contact's owner is always its customer's (schema 0010). A copy had
+    # to be rewritten on every claim, return and hand-over — 400k rows in a first sweep.
+    owner_id = None
+
+    @property
+    def owner(self) -> User | None:
+        return self.customer.owner if self.customer is not None else None
 
     def __str__(self) -> str:
         return self.name

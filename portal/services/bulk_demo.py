@@ -278,7 +278,7 @@ CUSTOMER_COLUMNS = (
     "next_followup_at", "created_at", "updated_at", "version",
 )  # fmt: skip
 CONTACT_COLUMNS = (
-    "id", "division_id", "customer_id", "owner_id", "created_by_id", "name", "gender",
+    "id", "division_id", "customer_id", "created_by_id", "name", "gender",
     "position", "mobile", "email", "is_primary", "created_at", "updated_at", "version",
 )  # fmt: skip
 ACTIVITY_COLUMNS = (
@@ -390,7 +390,6 @@ class _Generator:
                         self._next("contacts"),
                         division.id,
                         customer_id,
-                        owner,
                         holder,
                         person,
                         rng.choice(("male", "female")),

@@ -23,11 +23,11 @@ def name_taken(
 
 
 def sync_contacts(customer: Customer, *, by=None) -> None:
-    """Contacts follow their customer's division and owner; exactly one is primary."""
+    """Contacts follow their customer's division (their owner is the customer's); exactly
+    one is primary."""
     contacts = customer.contacts
     for contact in contacts:
         contact.division_id = customer.division_id
-        contact.owner_id = customer.owner_id
         if contact.created_by_id is None and by is not None:
             contact.created_by_id = by.id
     primaries = [c for c in contacts if c.is_primary]
@@ -46,14 +46,28 @@ def prepare_delete(session: Session, customer: Customer) -> None:
     from portal.models import Activity, Lead, Opportunity, Order, ServiceRequest
     from portal.services import BusinessRuleError
 
-    history = or_(*(exists().where(model.customer_id == customer.id)
-                    for model in (Opportunity, Order, ServiceRequest)))
+    history = or_(
+        *(
+            exists().where(model.customer_id == customer.id)
+            for model in (Opportunity, Order, ServiceRequest)
+        )
+    )
     if session.scalar(select(history)):
         raise BusinessRuleError(_l("该客户已有商机、订单或服务记录，不能删除；可放入公海或合并"))
-    session.execute(delete(Activity).where(Activity.customer_id == customer.id)
-                    .execution_options(synchronize_session=False))
-    session.execute(update(Lead).where(Lead.customer_id == customer.id).values(customer_id=None)
-                    .execution_options(synchronize_session=False))
-    session.execute(update(Lead).where(Lead.referrer_customer_id == customer.id)
-                    .values(referrer_customer_id=None)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        delete(Activity)
+        .where(Activity.customer_id == customer.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Lead)
+        .where(Lead.customer_id == customer.id)
+        .values(customer_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Lead)
+        .where(Lead.referrer_customer_id == customer.id)
+        .values(referrer_customer_id=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -199,13 +199,12 @@ def _division_records(
         .where(Customer.division_id == division_id)
         .order_by(Customer.id)
     ).all()
-    for customer_id, _, owner_id in rows:
+    for customer_id, _, _owner in rows:
         for n in range(1 + (customer_id % 2)):
             contacts.append(
                 {
                     "division_id": division_id,
                     "customer_id": customer_id,
-                    "owner_id": owner_id,
                     "name": fake.name(),
                     "gender": rng.choice(["male", "female"]),
                     "position": rng.choice(["总经理", "采购经理", "财务主管", "行政", "技术总监"]),

@@ -113,12 +113,6 @@ def hand_over(
         at=at,
         reason=reason,
     )
-    _update(
-        session,
-        Contact,
-        Contact.customer_id.in_(select(Customer.id).where(owned)),
-        owner_id=to_id,
-    )
     for model in (Lead, Opportunity, Order, ServiceRequest):
         _update(session, model, model.owner_id == giver, owner_id=to_id)
     _update(
@@ -210,7 +204,9 @@ def move_customers(
         and_(ServiceRequest.customer_id.in_(ids), ServiceRequest.status != CLOSED_SERVICE),
         handler_id=to_id,
     )
-    for model in (Contact, Opportunity, Order, ServiceRequest, Lead):
+    # Contacts have no owner of their own: the customer's is theirs.
+    _update(session, Contact, Contact.customer_id.in_(ids), division_id=to_division_id)
+    for model in (Opportunity, Order, ServiceRequest, Lead):
         _update(
             session, model, model.customer_id.in_(ids), division_id=to_division_id, owner_id=to_id
         )

@@ -125,7 +125,6 @@ def convert_lead(
             Contact(
                 customer_id=customer.id,
                 division_id=customer.division_id,
-                owner_id=customer.owner_id,
                 created_by_id=by.id,
                 name=lead.person_name,
                 mobile=lead.mobile,

@@ -36,7 +36,6 @@ from portal.clock import now
 from portal.database import begin_write, scratch_table
 from portal.models import (
     Activity,
-    Contact,
     Customer,
     Division,
     Lead,
@@ -136,12 +135,6 @@ def _take(
         ).rowcount
         if not won:
             raise BusinessRuleError(_l("客户已被他人领取或不在公海中，请刷新后重试"))
-    session.execute(
-        update(Contact)
-        .where(Contact.customer_id.in_(ids))
-        .values(owner_id=user.id)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def log_ownership(
@@ -415,7 +408,8 @@ def release(
 
 
 def _to_pool(session: Session, ids: Sequence[int] | Select, *, at: datetime) -> None:
-    """Into the pool: owner cleared, previous owner kept for the cooldown, lock dropped,
+    """Into the pool (contacts follow: their owner is the customer's): owner cleared,
+    previous owner kept for the cooldown, lock dropped,
     pending plans cancelled (nobody follows a pool customer up), shares ended. `ids` is a
     list or a SELECT of customer ids."""
     if isinstance(ids, Sequence) and not ids:
@@ -433,12 +427,6 @@ def _to_pool(session: Session, ids: Sequence[int] | Select, *, at: datetime) -> 
             version=Customer.version + 1,
             updated_at=at,
         )
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Contact)
-        .where(Contact.customer_id.in_(ids))
-        .values(owner_id=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(

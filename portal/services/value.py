@@ -8,8 +8,9 @@ A = the top 5% — rank r with 100·(r − 1) < 5·n, i.e. r ≤ ⌈5% · n⌉, 
 B = the next 15% — 100·(r − 1) < 20·n;
 C = the rest, and always a customer whose amount is 0 — so a new customer starts in C
     (customer_standings' default) and a sweep writes only the customers orders move.
-Integer arithmetic keeps SQLite and PostgreSQL identical. The ranking is computed once into
-a temporary table by window functions; then one INSERT … SELECT writes a ValueClassChange
+Integer arithmetic keeps SQLite and PostgreSQL identical. The ranking of the customers with
+orders (and of those to reset to C) is computed once into a temporary table by window
+functions; then one INSERT … SELECT writes a ValueClassChange
 for each customer whose class changes and one UPDATE … FROM writes class and amount into
 customer_standings where either differs, so a second sweep of the same day writes nothing.
 """
@@ -57,36 +58,54 @@ _CLASSES = CustomerStanding.__table__
 
 
 def ranking_query(day: date):
-    """SELECT customer_id, amount, value_class for every customer, as of `day`."""
+    """SELECT customer_id, amount, value_class of the customers whose class or amount the
+    sweep of `day` may have to write: those with orders in the window, ranked, and those
+    whose standing is not yet (C, 0) without any — the rest stay in C at 0 and are not read,
+    so the first sweep over a million customers ranks the quarter with orders, not all.
+
+    A customer's place among the division's customers with a positive amount is its place
+    among all of them (amount 0 ranks last), and n counts every customer of the division."""
     start = months_before(day, WINDOW_MONTHS)
     amounts = (
         select(Order.customer_id, func.sum(Order.amount).label("amount"))
         .where(Order.state == "valid", Order.signed_on > start, Order.signed_on <= day)
         .group_by(Order.customer_id)
+        .having(func.sum(Order.amount) > 0)
         .subquery("amounts")
     )
-    amount = func.coalesce(amounts.c.amount, 0)
+    sizes = (
+        select(Customer.division_id, func.count().label("n"))
+        .group_by(Customer.division_id)
+        .subquery("sizes")
+    )
     ranked = (
         select(
-            Customer.id.label("customer_id"),
-            amount.label("amount"),
+            amounts.c.customer_id,
+            amounts.c.amount,
             func.rank()
-            .over(partition_by=Customer.division_id, order_by=amount.desc())
+            .over(partition_by=Customer.division_id, order_by=amounts.c.amount.desc())
             .label("place"),
-            func.count().over(partition_by=Customer.division_id).label("n"),
+            sizes.c.n,
         )
-        .select_from(Customer)
-        .outerjoin(amounts, amounts.c.customer_id == Customer.id)
+        .select_from(amounts)
+        .join(Customer, Customer.id == amounts.c.customer_id)
+        .join(sizes, sizes.c.division_id == Customer.division_id)
         .subquery("ranked")
     )
     behind = (ranked.c.place - 1) * 100
     value_class = case(
-        (ranked.c.amount <= 0, literal("C")),
         (behind < ranked.c.n * A_PERCENT, literal("A")),
         (behind < ranked.c.n * AB_PERCENT, literal("B")),
         else_=literal("C"),
     )
-    return select(ranked.c.customer_id, ranked.c.amount, value_class.label("value_class"))
+    with_orders = select(ranked.c.customer_id, ranked.c.amount, value_class)
+    back_to_default = select(
+        _CLASSES.c.customer_id, literal(0, Numeric(14, 2)), literal("C", String(1))
+    ).where(
+        or_(_CLASSES.c.value_class != "C", _CLASSES.c.value_amount_12m != 0),
+        _CLASSES.c.customer_id.not_in(select(amounts.c.customer_id)),
+    )
+    return with_orders.union_all(back_to_default)
 
 
 def sweep_value_classes(session: Session, day: date) -> dict[str, int]:

@@ -7,10 +7,12 @@ from flask_admin.contrib.sqla.filters import (
     IntEqualFilter,
 )
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from portal.i18n import choices
 from portal.models import (
     Contact,
+    Customer,
 )
 from portal.validation import email, mobile, qq
 from portal.views import formatters as fmt
@@ -21,6 +23,15 @@ from portal.views.options import (
 from portal.views.pickers import (
     customer_picker,
 )
+
+
+class CustomerOwnerFilter(IntEqualFilter):
+    """负责人 of a contact: its customer's owner (contacts keep no copy)."""
+
+    def apply(self, query, value, alias=None):
+        return query.filter(
+            Contact.customer_id.in_(select(Customer.id).where(Customer.owner_id == value))
+        )
 
 
 class ContactView(ChildOfCustomerView):
@@ -48,12 +59,14 @@ class ContactView(ChildOfCustomerView):
     column_searchable_list = ("name", "mobile", "phone", "email")
     column_sortable_list = ("name", "updated_at", "created_at")
     column_filters = (
-        IntEqualFilter(Contact.owner_id, _l("负责人"), options=user_options),
+        CustomerOwnerFilter(Contact.customer_id, _l("负责人"), options=user_options),
         DateTimeBetweenFilter(Contact.created_at, _l("创建时间")),
     )
     column_formatters = {
         "gender": fmt.enum("gender", "gender"),
         "mobile": fmt.masked_mobile_for_readers,
+        # The customer's owner (no column of its own); a pool customer's contacts have none.
+        "owner": lambda view, context, model, name: model.owner or "",
     }
     column_formatters_export = column_formatters
     form_columns = (
@@ -78,7 +91,4 @@ class ContactView(ChildOfCustomerView):
         "qq": {"validators": [qq]},
     }
 
-    def on_model_change(self, form, model, is_created):
-        super().on_model_change(form, model, is_created)
-        if model.customer is not None:
-            model.owner_id = model.customer.owner_id
+    assign_creator_as_owner = False  # a contact's owner is its customer's

@@ -336,7 +336,7 @@ def test_deactivation_hands_everything_to_a_colleague(session, world):
     assert leaver.state == "deactivated"
     session.expire_all()
     for record in (customer, second, contact, opp, order, pending, service, lead):
-        assert record.owner_id == heir.id, type(record).__name__
+        assert record.owner.id == heir.id, type(record).__name__
     assert service.handler_id == heir.id
     assert done.owner_id == leaver.id  # history keeps its author
     assert customer.version == 2 and customer.previous_owner_id is None
@@ -359,7 +359,7 @@ def test_deactivation_without_heir_sends_customers_to_the_pool(session, world):
     )
     wf.execute(session, req, by=world["admin"])
     session.expire_all()
-    assert customer.owner_id is None and contact.owner_id is None
+    assert customer.owner_id is None and contact.owner is None
     assert customer.previous_owner_id == leaver.id and customer.in_pool_since is not None
     assert other.owner_id == world["east.clerk1"].id
     change = session.scalar(select(OwnershipChange))
@@ -432,7 +432,7 @@ def test_transfer_lifecycle_moves_customers_with_their_records(session, world):
     session.expire_all()
     new_owner = world["west.clerk1"]
     for record in (customer, pool_customer, contact, opp, order, pending, service, converted):
-        assert (record.division_id, record.owner_id) == (west.id, new_owner.id), record
+        assert (record.division_id, record.owner.id) == (west.id, new_owner.id), record
     assert done.division_id == west.id and done.owner_id == clerk.id
     assert session.scalar(select(func.count()).select_from(CustomerShare)) == 0
     kinds = session.execute(

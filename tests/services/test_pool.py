@@ -321,8 +321,9 @@ def test_sweep_returns_all_due_at_once_each_logged_with_its_reason(session, worl
         assert customer.version == 2 and customer.next_followup_at is None
     keeps_owner = session.get(Customer, kept.id)
     assert keeps_owner.owner_id == clerk.id and keeps_owner.updated_at == old
-    contact_owners = dict(session.execute(select(Contact.customer_id, Contact.owner_id)).all())
-    assert {c: o for c, o in contact_owners.items() if o is not None} == {kept.id: clerk.id}
+    contacts = session.scalars(select(Contact)).all()
+    owned = {c.customer_id: c.owner.id for c in contacts if c.owner is not None}
+    assert owned == {kept.id: clerk.id}
     states = dict(session.execute(select(Activity.id, Activity.state)).all())
     assert [states[i] for i in pending] == ["cancelled"] * len(expected) + ["pending"]
     assert {states[i] for i in done} == {"done"}

@@ -39,7 +39,7 @@ def test_clerk_creates_customer_with_primary_contact(login, session, world):
     assert customer.created_by_id == world["east.clerk1"].id
     assert customer.region_code == "330106"
     contact = session.scalar(select(Contact).where(Contact.customer_id == customer.id))
-    assert (contact.name, contact.is_primary, contact.division_id, contact.owner_id) == (
+    assert (contact.name, contact.is_primary, contact.division_id, contact.owner.id) == (
         "王建国",
         True,
         customer.division_id,

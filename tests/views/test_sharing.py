@@ -226,11 +226,14 @@ def test_read_write_share_lets_the_colleague_add_a_contact(login, session, world
     from portal.models import Contact
 
     customer = make_customer(session, world["east.clerk1"], name="共享加联系人")
-    session.add(CustomerShare(customer_id=customer.id, user_id=world["east.clerk2"].id,
-                              can_edit=True))
+    session.add(
+        CustomerShare(customer_id=customer.id, user_id=world["east.clerk2"].id, can_edit=True)
+    )
     session.commit()
-    response = login("east.clerk2").post("/admin/contact/new/", data={
-        "customer": str(customer.id), "name": "共享联系人", "gender": "unknown"})
+    response = login("east.clerk2").post(
+        "/admin/contact/new/",
+        data={"customer": str(customer.id), "name": "共享联系人", "gender": "unknown"},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
     contact = session.scalar(select(Contact).where(Contact.name == "共享联系人"))
-    assert contact.owner_id == world["east.clerk1"].id
+    assert contact.owner.id == world["east.clerk1"].id
