@@ -474,8 +474,10 @@ class Activity(BusinessRecord, Base):
             postgresql_where=text("instruction IS NOT NULL AND instruction_ack_at IS NULL"),
         ),
     )
-    # As in Customer: the composite indexes all start with division_id.
+    # As in Customer: the composite indexes all start with division_id; and owner_id leads
+    # ix_activities_owner_state_planned, so it needs no index of its own either (0011).
     division_id: Mapped[int] = mapped_column(ForeignKey("divisions.id"), nullable=False)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="plan")
     subject: Mapped[str] = mapped_column(String(100), nullable=False)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
