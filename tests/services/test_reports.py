@@ -492,6 +492,33 @@ def test_pipeline_of_the_group_includes_the_west(session, pipeline_world):
     assert next(s for s in report.stages if s.name == "商务跟进").opportunities == 2
 
 
+def test_unfiltered_group_pipeline_adds_up_its_divisions(session, pipeline_world):
+    """gm's unfiltered funnel and days in stage read the stage history without joining the
+    opportunities; per division they are joined. Both paths must give the same figures."""
+    gm = pipeline_world["gm"]
+    whole = pipeline(session, march(gm))
+    parts = [
+        pipeline(session, march(gm, division=pipeline_world[head]))
+        for head in ("east.head", "west.head")
+    ]
+
+    def figures(report):
+        return {
+            s.name: (s.reached, s.stints, (s.avg_days or 0) * s.stints)
+            for s in report.stages
+        }
+
+    summed = {
+        name: tuple(sum(values) for values in zip(*(figures(p)[name] for p in parts), strict=True))
+        for name in figures(whole)
+    }
+    for name, (reached, stints, days) in figures(whole).items():
+        assert (reached, stints) == summed[name][:2], name
+        assert days == pytest.approx(summed[name][2]), name
+    assert whole.moving == sum(p.moving for p in parts) == 5
+    assert figures(parts[0]) == figures(pipeline(session, march(pipeline_world["east.head"])))
+
+
 # -- R-REPORT-5 ---------------------------------------------------------------------------
 
 
