@@ -503,10 +503,7 @@ def test_unfiltered_group_pipeline_adds_up_its_divisions(session, pipeline_world
     ]
 
     def figures(report):
-        return {
-            s.name: (s.reached, s.stints, (s.avg_days or 0) * s.stints)
-            for s in report.stages
-        }
+        return {s.name: (s.reached, s.stints, (s.avg_days or 0) * s.stints) for s in report.stages}
 
     summed = {
         name: tuple(sum(values) for values in zip(*(figures(p)[name] for p in parts), strict=True))
